@@ -1,0 +1,331 @@
+"""Find, read and check a dataset by name; return flat float32 pixels in [0, 1] and integer labels.
+
+Where a dataset is looked for, in order:
+1. `dataset.data_dir` (the folder holding this dataset's files, or its named subfolder);
+2. `$FCBASELINE_DATA_DIR/<subfolder>` (a root holding one subfolder per dataset);
+3. system folders (Debian's `dataset-fashion-mnist` package);
+4. Keras' own cache (`$KERAS_HOME/datasets`, default `~/.keras/datasets`);
+5. a download through `keras.datasets`, only when Keras' cache holds nothing for the dataset.
+
+Nothing here writes to, moves or deletes a data file. Step 5 matters for that: Keras' `get_file`
+deletes a cached file whose hash differs from the expected one when a re-download fails, so it is
+never called while any file of that dataset is in Keras' cache; such a file is read (or refused
+with a clear error) by our own readers instead.
+"""
+
+import gzip
+import os
+import pickle
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+DATA_DIR_VARIABLE = "FCBASELINE_DATA_DIR"
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+CIFAR10_BATCHES = [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]
+
+
+class DataError(RuntimeError):
+    """Data that cannot be found or read; the message names the files and how to fix it."""
+
+
+@dataclass
+class Dataset:
+    name: str
+    class_names: List[str]
+    x_train: np.ndarray  # (samples, features) float32 in [0, 1]
+    y_train: np.ndarray  # (samples,) int64 class indices
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str  # where the arrays were read from, for the log and metrics.json
+    image_shape: Tuple[int, ...]
+
+
+# ---------------------------------------------------------------- file formats
+
+
+def _read_gzip(path: Path) -> bytes:
+    try:
+        with gzip.open(path, "rb") as file:
+            return file.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(
+            f"Cannot decompress {path}: {error}. The file is truncated or corrupted; "
+            f"replace it with a fresh copy of the official file."
+        ) from None
+
+
+def read_idx(path: Path, expected_dims: int) -> np.ndarray:
+    """Read a gzip-compressed IDX file (the MNIST format) holding unsigned bytes."""
+    raw = _read_gzip(path)
+    if len(raw) < 4 + 4 * expected_dims:
+        raise DataError(f"{path} is too short to hold an IDX header; replace it with the official file.")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != 0x800 + expected_dims:
+        raise DataError(
+            f"{path} has IDX magic number 0x{magic:08x}, expected 0x{0x800 + expected_dims:08x} "
+            f"(unsigned bytes, {expected_dims} dimension(s)). It is not the file its name says; "
+            f"replace it with the official file."
+        )
+    header = 4 + 4 * expected_dims
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(expected_dims)]
+    if len(raw) - header != int(np.prod(dims)):
+        raise DataError(
+            f"{path} declares {'x'.join(map(str, dims))} = {int(np.prod(dims))} values but holds "
+            f"{len(raw) - header}. The file is truncated or corrupted; replace it with the official file."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only what a CIFAR-10 batch holds: dicts, lists, strings, ints and uint8 arrays."""
+
+    ALLOWED = {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("_codecs", "encode"),  # how Python 3 pickles bytes at protocol 2
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"global '{module}.{name}' is not part of the CIFAR-10 format")
+        return super().find_class(module, name)
+
+
+def read_cifar_pickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as file:
+            loaded = _CifarUnpickler(file, encoding="bytes").load()
+    except OSError as error:
+        raise DataError(f"Cannot read {path}: {error}.") from None
+    except Exception as error:  # an unpickler reports corruption with many exception types
+        raise DataError(
+            f"{path} is not a valid CIFAR-10 python batch ({type(error).__name__}: {error}). "
+            f"It is truncated, corrupted or not from the official 'cifar-10-batches-py' archive; "
+            f"replace it with the official file."
+        ) from None
+    if not isinstance(loaded, dict):
+        raise DataError(f"{path} holds a {type(loaded).__name__}, not the dict of a CIFAR-10 batch.")
+    return {key.decode("latin1") if isinstance(key, bytes) else key: value for key, value in loaded.items()}
+
+
+def read_cifar_batch(path: Path) -> Tuple[np.ndarray, np.ndarray]:
+    """One batch as (images (N, 32, 32, 3) uint8, labels (N,) int64), in Keras' channels-last order."""
+    batch = read_cifar_pickle(path)
+    data, labels = batch.get("data"), batch.get("labels")
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        shape = getattr(data, "shape", None)
+        raise DataError(
+            f"{path}: 'data' must be a uint8 array of shape (N, 3072), found "
+            f"{type(data).__name__} {getattr(data, 'dtype', '')} {shape}. Replace it with the official file."
+        )
+    if not isinstance(labels, list) or len(labels) != len(data):
+        raise DataError(
+            f"{path}: 'labels' must be a list of {len(data)} class indices, one per image; "
+            f"found {type(labels).__name__} of length {len(labels) if hasattr(labels, '__len__') else '?'}."
+        )
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return images, np.asarray(labels, dtype=np.int64)
+
+
+# ---------------------------------------------------------------- where to look
+
+
+def keras_datasets_dir() -> Path:
+    # The same rule as keras.src.backend.config, without importing Keras.
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets"
+
+
+def _search_roots(config, subfolders: List[str], system_dirs: List[str]) -> List[Path]:
+    """Folders that may hold the dataset's files, in search order."""
+    roots = []
+    if config.data_dir:
+        data_dir = Path(os.path.expanduser(config.data_dir))
+        if not data_dir.is_dir():
+            raise DataError(
+                f"dataset.data_dir={config.data_dir} does not exist or is not a folder. Point it at the "
+                f"folder holding the {config.name} files, or leave it unset to search the usual places."
+            )
+        roots += [data_dir] + [data_dir / sub for sub in subfolders]
+    if os.environ.get(DATA_DIR_VARIABLE):
+        root = Path(os.path.expanduser(os.environ[DATA_DIR_VARIABLE]))
+        if not root.is_dir():
+            raise DataError(
+                f"{DATA_DIR_VARIABLE}={root} does not exist or is not a folder. Point it at a folder with "
+                f"one subfolder per dataset (for example mnist/, cifar10/), or unset it."
+            )
+        roots += [root / sub for sub in subfolders]
+    return roots + [Path(folder) for folder in system_dirs]
+
+
+def _not_found(config, looked: List[Path], download_error: Optional[str]) -> DataError:
+    places = "; ".join(str(path) for path in looked) or "(nowhere)"
+    reason = (
+        f"and the download through keras.datasets failed ({download_error})"
+        if download_error
+        else "and downloading is off (dataset.download=false)"
+    )
+    return DataError(
+        f"Dataset '{config.name}' was not found. Looked in: {places}; {reason}. Fix: put the official "
+        f"files in a folder and pass dataset.data_dir=<folder>, or set {DATA_DIR_VARIABLE} to a folder "
+        f"with a '{config.name}' subfolder, or run once with network access so Keras can download it."
+    )
+
+
+def _download(config, keras_loader_name: str, cache_entries: List[Path], looked: List[Path]):
+    """Ask keras.datasets for the data, only when Keras' cache holds nothing it could delete."""
+    present = [path for path in cache_entries if path.exists()]
+    if present:
+        raise DataError(
+            f"Keras' cache holds {present[0]} for dataset '{config.name}', but not in a form fcbaseline "
+            f"could read. fcbaseline never lets Keras re-download over (and possibly delete) an existing "
+            f"file: move or remove it yourself, or pass dataset.data_dir=<folder with the official files>."
+        )
+    if not config.download:
+        raise _not_found(config, looked, None)
+    import keras  # imported here: a download is the only reason data loading needs Keras
+
+    try:
+        return getattr(keras.datasets, keras_loader_name).load_data()
+    except Exception as error:  # urllib, ssl, socket and Keras each raise their own types
+        raise _not_found(config, looked, f"{type(error).__name__}: {error}") from None
+
+
+def _load_idx_dataset(config, subfolders: List[str], system_dirs: List[str], keras_name: str, cache: List[Path]):
+    roots = _search_roots(config, subfolders, system_dirs) + [keras_datasets_dir() / sub for sub in subfolders]
+    for root in roots:
+        paths = {key: root / file for key, file in IDX_FILES.items()}
+        if all(path.is_file() for path in paths.values()):
+            arrays = (
+                read_idx(paths["train_images"], 3),
+                read_idx(paths["train_labels"], 1),
+                read_idx(paths["test_images"], 3),
+                read_idx(paths["test_labels"], 1),
+            )
+            return arrays, str(root)
+    for npz in cache:
+        if npz.suffix == ".npz" and npz.is_file():
+            try:
+                with np.load(npz, allow_pickle=False) as file:
+                    return (file["x_train"], file["y_train"], file["x_test"], file["y_test"]), str(npz)
+            except Exception as error:
+                raise DataError(f"Cannot read {npz} ({error}); move it away so Keras can fetch a fresh copy.") from None
+    (x_train, y_train), (x_test, y_test) = _download(config, keras_name, cache, roots)
+    return (x_train, y_train, x_test, y_test), f"keras.datasets.{keras_name}"
+
+
+def load_mnist(config):
+    cache = [keras_datasets_dir() / "mnist.npz"]
+    return _load_idx_dataset(config, ["mnist"], [], "mnist", cache)
+
+
+def load_fashion_mnist(config):
+    cache = [keras_datasets_dir() / "fashion-mnist"]
+    return _load_idx_dataset(
+        config, ["fashion_mnist", "fashion-mnist"], ["/usr/share/datasets/fashion-mnist"], "fashion_mnist", cache
+    )
+
+
+def load_cifar10(config):
+    subfolders = ["cifar-10-batches-py", "cifar10/cifar-10-batches-py", "cifar10"]
+    keras_dir = keras_datasets_dir()
+    cache = [keras_dir / "cifar-10-batches-py-target", keras_dir / "cifar-10-batches-py"]
+    roots = _search_roots(config, subfolders, [])
+    roots += [keras_dir / "cifar-10-batches-py-target" / "cifar-10-batches-py", keras_dir / "cifar-10-batches-py"]
+    for root in roots:
+        if all((root / name).is_file() for name in CIFAR10_BATCHES):
+            batches = [read_cifar_batch(root / name) for name in CIFAR10_BATCHES]
+            x_train = np.concatenate([images for images, _ in batches[:5]])
+            y_train = np.concatenate([labels for _, labels in batches[:5]])
+            return (x_train, y_train, *batches[5]), str(root)
+    (x_train, y_train), (x_test, y_test) = _download(config, "cifar10", cache, roots)
+    return (x_train, y_train, x_test, y_test), "keras.datasets.cifar10"
+
+
+def load_digits(config):
+    """scikit-learn's bundled 8x8 digits (1,797 images, values 0..16): no download, ever."""
+    from sklearn.datasets import load_digits as sklearn_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = sklearn_digits()
+    images = (bunch.images * (255 / 16)).round().astype(np.uint8)  # the same 0..255 scale as the others
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, bunch.target, test_size=0.25, random_state=0, stratify=bunch.target
+    )
+    return (x_train, y_train, x_test, y_test), "sklearn.datasets.load_digits (fixed 75/25 stratified split)"
+
+
+# name -> (loader, image shape); a loader returns (x_train, y_train, x_test, y_test) as uint8 images
+DATASETS: Dict[str, Tuple[Callable, Tuple[int, ...]]] = {
+    "mnist": (load_mnist, (28, 28)),
+    "fashion_mnist": (load_fashion_mnist, (28, 28)),
+    "cifar10": (load_cifar10, (32, 32, 3)),
+    "digits": (load_digits, (8, 8)),
+}
+
+
+# ---------------------------------------------------------------- checks and scaling
+
+
+def _check(name: str, split: str, images: np.ndarray, labels: np.ndarray, image_shape, num_classes: int, source: str):
+    labels = np.asarray(labels).reshape(-1)
+    if images.dtype != np.uint8 or tuple(images.shape[1:]) != tuple(image_shape):
+        raise DataError(
+            f"{source}: {name} {split} images are {images.dtype} {images.shape}, expected uint8 "
+            f"(N, {', '.join(map(str, image_shape))}). The files are not the {name} dataset."
+        )
+    if len(images) != len(labels):
+        raise DataError(
+            f"{source}: {name} has {len(images)} {split} images but {len(labels)} {split} labels; "
+            f"the image and label files do not belong together. Replace them with the official files."
+        )
+    if len(labels) == 0 or labels.min() < 0 or labels.max() >= num_classes:
+        raise DataError(
+            f"{source}: {name} {split} labels must lie in 0..{num_classes - 1}, found "
+            f"{labels.min() if len(labels) else 'none'}..{labels.max() if len(labels) else ''}."
+        )
+    return labels.astype(np.int64)
+
+
+def _scale(images: np.ndarray) -> np.ndarray:
+    flat = images.reshape(len(images), -1).astype(np.float32)  # float32: CIFAR-10 in float64 is 1.5 GB
+    flat /= 255.0
+    return flat
+
+
+def load_dataset(config) -> Dataset:
+    """Load `config.name` (a DatasetConfig), checked, flattened and scaled to [0, 1] float32."""
+    loader, image_shape = DATASETS[config.name]
+    (x_train, y_train, x_test, y_test), source = loader(config)
+    num_classes = len(config.class_names)
+    y_train = _check(config.name, "training", x_train, y_train, image_shape, num_classes, source)
+    y_test = _check(config.name, "test", x_test, y_test, image_shape, num_classes, source)
+    return Dataset(
+        name=config.name,
+        class_names=list(config.class_names),
+        x_train=_scale(x_train),
+        y_train=y_train,
+        x_test=_scale(x_test),
+        y_test=y_test,
+        source=source,
+        image_shape=tuple(image_shape),
+    )
+
+
+def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
+    """Hold out a stratified `fraction` of the training data for validation, so the test set stays unseen."""
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_valid, y_train, y_valid = train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
+    return x_train, y_train, x_valid, y_valid

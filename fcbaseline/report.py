@@ -1,0 +1,107 @@
+"""Write a run's results: classification report, metrics.json, history.csv, plots and the model.
+
+Every file is written under a temporary name in the same folder and renamed into place, so a
+reader (a person, a sweep summary, a resumed run) never sees a half-written file.
+"""
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display is needed or wanted
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix  # noqa: E402
+
+HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Call `write(temporary_path)`, then rename the result onto `path`."""
+    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, content: dict) -> None:
+    write_text(path, json.dumps(content, indent=2, sort_keys=False) + "\n")
+
+
+def write_history(path: Path, history: Dict[str, List[float]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HISTORY_COLUMNS)
+    for row in zip(*(history[column] for column in HISTORY_COLUMNS)):
+        writer.writerow([row[0], *(f"{value:.6g}" for value in row[1:])])
+    write_text(path, buffer.getvalue())
+
+
+def read_history(path: Path) -> Dict[str, List[float]]:
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    return {column: [(int if column == "epoch" else float)(row[column]) for row in rows] for column in HISTORY_COLUMNS}
+
+
+def classification_summary(y_true, y_predicted, class_names):
+    """(the sklearn report as text, the same figures as a dict) for the console and metrics.json."""
+    labels = list(range(len(class_names)))
+    text = classification_report(y_true, y_predicted, labels=labels, target_names=class_names, digits=4, zero_division=0)
+    figures = classification_report(
+        y_true, y_predicted, labels=labels, target_names=class_names, output_dict=True, zero_division=0
+    )
+    return text, figures
+
+
+def plot_history(path: Path, history: Dict[str, List[float]], title: str) -> None:
+    """The recipe's figure: train/val loss and accuracy per epoch on one ggplot-style chart."""
+    with plt.style.context("ggplot"):
+        figure, axes = plt.subplots(figsize=(8, 6))
+        epochs = history["epoch"]
+        axes.plot(epochs, history["loss"], label="train_loss")
+        axes.plot(epochs, history["val_loss"], label="val_loss")
+        axes.plot(epochs, history["accuracy"], label="train_acc")
+        axes.plot(epochs, history["val_accuracy"], label="val_acc")
+        axes.set_title(f"Training Loss and Accuracy\n{title}")
+        axes.set_xlabel("Epoch #")
+        axes.set_ylabel("Loss/Accuracy")
+        axes.legend()
+        figure.tight_layout()
+        write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
+        plt.close(figure)
+
+
+def plot_confusion_matrix(path: Path, y_true, y_predicted, class_names, title: str) -> None:
+    matrix = confusion_matrix(y_true, y_predicted, labels=list(range(len(class_names))))
+    figure, axes = plt.subplots(figsize=(8, 7))
+    ConfusionMatrixDisplay(matrix, display_labels=class_names).plot(
+        ax=axes, cmap="Blues", colorbar=False, xticks_rotation=45, values_format="d"
+    )
+    axes.set_title(f"Confusion matrix (test set)\n{title}")
+    figure.tight_layout()
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
+    plt.close(figure)
+
+
+def save_model(path: Path, model) -> None:
+    write_atomically(path, lambda temporary: model.save(temporary))
+
+
+def best_epoch(history: Dict[str, List[float]]):
+    """(best validation accuracy, its epoch), or (None, None) before the first epoch ends."""
+    finite = [(value, epoch) for value, epoch in zip(history["val_accuracy"], history["epoch"]) if np.isfinite(value)]
+    if not finite:
+        return None, None
+    value, epoch = max(finite, key=lambda pair: (pair[0], -pair[1]))
+    return value, epoch

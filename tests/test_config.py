@@ -1,0 +1,112 @@
+"""Config composition, precedence and the semantic checks, through Hydra's compose API."""
+
+import pytest
+from omegaconf import OmegaConf
+
+from fcbaseline import config as config_module
+from fcbaseline import model as model_module
+from fcbaseline.config import ConfigError, validate
+from tests.conftest import compose_config
+
+
+def test_default_is_the_mnist_recipe():
+    config = compose_config()
+    assert config.dataset.name == "mnist"
+    assert list(config.model.hidden_sizes) == [256, 128]
+    assert config.model.activation == "sigmoid"
+    assert config.optimizer.name == "sgd" and config.optimizer.lr == 0.01 and config.optimizer.momentum == 0.0
+    assert config.training.epochs == 100 and config.training.batch_size == 128
+    assert config.training.validation == "test"
+    validate(config)
+
+
+def test_choosing_cifar10_brings_its_recipe():
+    config = compose_config(["dataset=cifar10"])
+    assert list(config.model.hidden_sizes) == [1024, 512]
+    assert config.model.activation == "relu"
+    assert config.training.batch_size == 32
+    assert config.optimizer.lr == 0.01 and config.training.epochs == 100
+    assert len(config.dataset.class_names) == 10 and config.dataset.class_names[0] == "airplane"
+
+
+def test_command_line_wins_over_the_dataset_recipe_in_either_order():
+    overrides = ["model.hidden_sizes=[512,256]", "training.epochs=5", "optimizer.lr=0.005", "training.batch_size=64"]
+    for ordered in (["dataset=cifar10", *overrides], [*overrides, "dataset=cifar10"]):
+        config = compose_config(ordered)
+        assert list(config.model.hidden_sizes) == [512, 256]
+        assert config.model.activation == "relu"  # not overridden: still the recipe's
+        assert config.training.epochs == 5 and config.training.batch_size == 64
+        assert config.optimizer.lr == 0.005
+
+
+def test_recipe_field_override_flows_into_model():
+    config = compose_config(["dataset.recipe.activation=tanh"])
+    assert config.model.activation == "tanh"
+
+
+def test_activation_list_one_per_layer():
+    config = compose_config(["model.hidden_sizes=[64,32,16]", "model.activation=[relu,tanh,sigmoid]"])
+    validate(config)
+    assert config_module.hidden_activations(config.model) == ["relu", "tanh", "sigmoid"]
+
+
+def test_adam_brings_its_own_fields_and_refuses_sgd_ones():
+    config = compose_config(["optimizer=adam"])
+    assert config.optimizer.lr == 0.001 and config.optimizer.beta_1 == 0.9
+    with pytest.raises(Exception, match="momentum"):
+        compose_config(["optimizer=adam", "optimizer.momentum=0.9"])
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("optimizer.lrr=0.1", "lrr"),
+        ("optimizer.lr=fast", "optimizer.lr"),
+        ("training.epochs=ten", "training.epochs"),
+        ("dataset.nme=mnist", "nme"),
+    ],
+)
+def test_schema_refuses_unknown_keys_and_wrong_types(override, message):
+    with pytest.raises(Exception, match=message):
+        compose_config([override])
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["model.hidden_sizes=[]"], r"model.hidden_sizes=\[\]"),
+        (["model.hidden_sizes=[256,0]"], r"model.hidden_sizes\[1\]=0"),
+        (["model.activation=sigmoidd"], "Did you mean 'sigmoid'"),
+        (["model.activation=[relu]"], "1 names but model.hidden_sizes has 2"),
+        (["model.activation=[relu,foo]"], r"model.activation\[1\]='foo'"),
+        (["optimizer.lr=-0.1"], "optimizer.lr=-0.1 must be > 0"),
+        (["optimizer.lr=0"], "optimizer.lr=0.0 must be > 0"),
+        (["training.epochs=0"], "training.epochs=0 must be a positive"),
+        (["training.batch_size=-1"], "training.batch_size=-1 must be a positive"),
+        (["training.validation=train"], "training.validation='train'"),
+        (["training.validation_fraction=1.5"], "validation_fraction=1.5"),
+        (["dataset.name=mnistt"], "Did you mean 'mnist'"),
+    ],
+)
+def test_semantic_checks_name_the_key_and_the_fix(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose_config(overrides))
+
+
+def test_registries_agree_between_schema_and_builders():
+    assert set(config_module.OPTIMIZER_SCHEMAS) == set(model_module.OPTIMIZERS)
+    for name in config_module.OPTIMIZER_SCHEMAS:
+        optimizer = model_module.OPTIMIZERS[name](compose_config([f"optimizer={name}"]).optimizer)
+        assert optimizer.__class__.__name__.lower() == name
+
+
+def test_built_model_matches_the_recipe():
+    config = compose_config()
+    network = model_module.build_model(config.model, 784, 10)
+    assert [layer.units for layer in network.layers] == [256, 128, 10]
+    assert [layer.activation.__name__ for layer in network.layers] == ["sigmoid", "sigmoid", "softmax"]
+    assert network.count_params() == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
+    assert model_module.describe(config.model, 784, 10) == "784-256-128-10 sigmoid"
+    cifar = compose_config(["dataset=cifar10"])
+    assert model_module.build_model(cifar.model, 3072, 10).count_params() == 3072 * 1024 + 1024 + 1024 * 512 + 512 + 5130
+    assert OmegaConf.to_container(cifar.model, resolve=True)["hidden_sizes"] == [1024, 512]

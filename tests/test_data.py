@@ -1,0 +1,296 @@
+"""Loaders on the real datasets and on small files the tests write in the genuine formats."""
+
+import gzip
+import hashlib
+import math
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fcbaseline import data
+from fcbaseline.data import DataError
+from tests.conftest import CIFAR10_DIR, MNIST_DIR, SHARED_DATA, compose_config, needs_cifar10, needs_mnist
+
+FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path, monkeypatch):
+    """No test reads the user's ~/.keras or $FCBASELINE_DATA_DIR unless it sets them itself."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.delenv(data.DATA_DIR_VARIABLE, raising=False)
+
+
+def dataset_config(name, **changes):
+    config = compose_config([f"dataset={name}"]).dataset
+    for key, value in changes.items():
+        config[key] = value
+    return config
+
+
+def fingerprint(folder: Path):
+    """Name, size, mtime and sha256 of every file under `folder`: proof nothing was changed."""
+    return {
+        str(path): (path.stat().st_size, path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def write_idx(path: Path, array: np.ndarray, magic=None, gzip_it=True) -> None:
+    header = (magic if magic is not None else 0x800 + array.ndim).to_bytes(4, "big")
+    header += b"".join(int(size).to_bytes(4, "big") for size in array.shape)
+    content = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(content) if gzip_it else content)
+
+
+def write_idx_dataset(folder: Path, train=12, test=5, classes=10, seed=0) -> dict:
+    generator = np.random.default_rng(seed)
+    arrays = {
+        "train_images": generator.integers(0, 256, (train, 28, 28), dtype=np.uint8),
+        "train_labels": generator.integers(0, classes, train, dtype=np.uint8),
+        "test_images": generator.integers(0, 256, (test, 28, 28), dtype=np.uint8),
+        "test_labels": generator.integers(0, classes, test, dtype=np.uint8),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, array in arrays.items():
+        write_idx(folder / data.IDX_FILES[key], array)
+    return arrays
+
+
+def write_cifar_dataset(folder: Path, per_batch=4, seed=0) -> dict:
+    """The python-version layout: a protocol-2 pickled dict per batch, rows of 1024 R, G, B values."""
+    generator = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name in data.CIFAR10_BATCHES:
+        rows = generator.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
+        labels = [int(label) for label in generator.integers(0, 10, per_batch)]
+        batch = {b"batch_label": b"test", b"labels": labels, b"data": rows, b"filenames": [b"x.png"] * per_batch}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+        written[name] = (rows, labels)
+    return written
+
+
+# ---------------------------------------------------------------- real data
+
+
+@needs_mnist
+def test_real_mnist_matches_the_published_facts():
+    before = fingerprint(MNIST_DIR)
+    dataset = data.load_dataset(dataset_config("mnist", data_dir=str(MNIST_DIR)))
+    assert dataset.x_train.shape == (60000, 784) and dataset.x_test.shape == (10000, 784)
+    assert dataset.x_train.dtype == np.float32 and dataset.x_test.dtype == np.float32
+    assert dataset.x_train.min() == 0.0 and dataset.x_train.max() == 1.0
+    assert dataset.y_train[0] == 5 and dataset.y_test[0] == 7
+    assert np.bincount(dataset.y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(dataset.y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert dataset.x_train.mean() * 255 == pytest.approx(33.318, abs=0.001)
+    assert fingerprint(MNIST_DIR) == before
+
+
+@needs_mnist
+def test_mnist_is_found_through_the_environment_variable(monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_VARIABLE, str(SHARED_DATA))
+    dataset = data.load_dataset(dataset_config("mnist"))
+    assert dataset.source == str(MNIST_DIR) and len(dataset.y_train) == 60000
+
+
+@needs_cifar10
+def test_real_cifar10_matches_the_published_facts():
+    dataset = data.load_dataset(dataset_config("cifar10", data_dir=str(CIFAR10_DIR)))
+    assert dataset.x_train.shape == (50000, 3072) and dataset.x_test.shape == (10000, 3072)
+    assert dataset.x_train.dtype == np.float32
+    assert dataset.y_train[0] == 6 and dataset.y_test[0] == 3
+    assert np.bincount(dataset.y_train).tolist() == [5000] * 10
+    assert np.bincount(dataset.y_test).tolist() == [1000] * 10
+    assert np.bincount(dataset.y_train[:10000]).tolist() == [1005, 974, 1032, 1016, 999, 937, 1030, 1001, 1025, 981]
+    # Keras' channels-last order: pixel (0, 0) of image 0 is R, G, B; data_batch_1 row 0 starts 59, 43, 50 (R plane).
+    image = (dataset.x_train[0] * 255).round().reshape(32, 32, 3)
+    assert image[0, :3, 0].tolist() == [59, 43, 50]
+    assert image[31, 29:, 2].tolist() == [140, 84, 72]  # the row ends with the last three B-plane values
+    means = (dataset.x_train.reshape(-1, 3).mean(axis=0, dtype=np.float64) * 255).tolist()
+    assert means == pytest.approx([125.307, 122.950, 113.865], abs=0.002)
+
+
+@pytest.mark.skipif(not FASHION_SYSTEM_DIR.is_dir(), reason="apt-get install dataset-fashion-mnist to test this")
+def test_fashion_mnist_from_the_debian_package():
+    dataset = data.load_dataset(dataset_config("fashion_mnist"))
+    assert dataset.source == str(FASHION_SYSTEM_DIR)
+    assert dataset.x_train.shape == (60000, 784) and dataset.x_test.shape == (10000, 784)
+    assert np.bincount(dataset.y_train).tolist() == [6000] * 10
+    assert np.bincount(dataset.y_test).tolist() == [1000] * 10
+    assert dataset.class_names[9] == "Ankle boot"
+
+
+def test_digits_needs_no_files():
+    dataset = data.load_dataset(dataset_config("digits"))
+    assert dataset.x_train.shape == (1347, 64) and dataset.x_test.shape == (450, 64)
+    assert dataset.x_train.max() == 1.0 and dataset.x_train.dtype == np.float32
+    full_counts = np.bincount(np.concatenate([dataset.y_train, dataset.y_test]))
+    assert np.abs(np.bincount(dataset.y_test) - full_counts * 0.25).max() < 1  # stratified
+
+
+# ---------------------------------------------------------------- genuine formats, written here
+
+
+def test_fashion_mnist_files_in_a_data_dir_are_read_exactly(tmp_path):
+    arrays = write_idx_dataset(tmp_path / "fashion-mnist", train=20, test=7)
+    dataset = data.load_dataset(dataset_config("fashion_mnist", data_dir=str(tmp_path)))
+    assert dataset.source == str(tmp_path / "fashion-mnist")
+    assert np.array_equal(dataset.y_train, arrays["train_labels"])
+    assert np.array_equal((dataset.x_test * 255).round().astype(np.uint8), arrays["test_images"].reshape(7, -1))
+
+
+def test_cifar10_batches_in_a_data_dir_are_read_exactly(tmp_path):
+    written = write_cifar_dataset(tmp_path / "cifar-10-batches-py")
+    dataset = data.load_dataset(dataset_config("cifar10", data_dir=str(tmp_path)))
+    assert dataset.x_train.shape == (20, 3072) and dataset.x_test.shape == (4, 3072)
+    rows, labels = written["data_batch_2"]
+    assert dataset.y_train[4:8].tolist() == labels
+    hwc = (dataset.x_train[4:8] * 255).round().astype(np.uint8).reshape(4, 32, 32, 3)
+    assert np.array_equal(hwc, rows.reshape(4, 3, 32, 32).transpose(0, 2, 3, 1))
+
+
+def test_keras_cache_is_read_without_keras(tmp_path, monkeypatch):
+    cache = tmp_path / "keras_home" / "datasets"
+    cache.mkdir(parents=True)
+    generator = np.random.default_rng(1)
+    arrays = {
+        "x_train": generator.integers(0, 256, (9, 28, 28), dtype=np.uint8),
+        "y_train": generator.integers(0, 10, 9, dtype=np.uint8),
+        "x_test": generator.integers(0, 256, (3, 28, 28), dtype=np.uint8),
+        "y_test": generator.integers(0, 10, 3, dtype=np.uint8),
+    }
+    np.savez(cache / "mnist.npz", **arrays)
+    dataset = data.load_dataset(dataset_config("mnist"))
+    assert dataset.source == str(cache / "mnist.npz")
+    assert np.array_equal(dataset.y_test, arrays["y_test"])
+
+
+# ---------------------------------------------------------------- bad files: clear errors, nothing changed
+
+
+def corrupt_cases():
+    def truncated(folder):
+        path = folder / data.IDX_FILES["train_images"]
+        path.write_bytes(path.read_bytes()[:200])
+
+    def wrong_magic(folder):
+        write_idx(folder / data.IDX_FILES["train_labels"], np.zeros(12, np.uint8), magic=0x00000803)
+
+    def count_mismatch(folder):
+        write_idx(folder / data.IDX_FILES["test_labels"], np.zeros(4, np.uint8))
+
+    def short_payload(folder):
+        path = folder / data.IDX_FILES["test_images"]
+        raw = gzip.decompress(path.read_bytes())
+        path.write_bytes(gzip.compress(raw[:-100]))
+
+    def not_gzip(folder):
+        (folder / data.IDX_FILES["test_labels"]).write_bytes(b"this is not a gzip file")
+
+    def label_out_of_range(folder):
+        write_idx(folder / data.IDX_FILES["train_labels"], np.full(12, 11, np.uint8))
+
+    return [
+        (truncated, "truncated or corrupted"),
+        (wrong_magic, "magic number 0x00000803, expected 0x00000801"),
+        (count_mismatch, "10 test images but 4 test labels"),
+        (short_payload, "declares 5x28x28 = 3920 values but holds 3820"),
+        (not_gzip, "Cannot decompress"),
+        (label_out_of_range, r"labels must lie in 0..9, found 11..11"),
+    ]
+
+
+@pytest.mark.parametrize("damage, message", corrupt_cases(), ids=lambda case: getattr(case, "__name__", ""))
+def test_corrupted_idx_files_are_refused_clearly_and_left_alone(tmp_path, damage, message):
+    folder = tmp_path / "mnist"
+    write_idx_dataset(folder, train=12, test=5)
+    if damage.__name__ == "count_mismatch":
+        write_idx(folder / data.IDX_FILES["test_images"], np.zeros((10, 28, 28), np.uint8))
+    damage(folder)
+    before = fingerprint(folder)
+    with pytest.raises(DataError, match=message) as raised:
+        data.load_dataset(dataset_config("mnist", data_dir=str(folder)))
+    assert str(folder) in str(raised.value) or "labels" in str(raised.value)
+    assert fingerprint(folder) == before
+
+
+def test_cifar_batch_with_a_wrong_shape_is_refused(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    write_cifar_dataset(folder)
+    batch = {b"labels": [0, 1], b"data": np.zeros((2, 1024), np.uint8)}
+    (folder / "data_batch_3").write_bytes(pickle.dumps(batch, protocol=2))
+    with pytest.raises(DataError, match=r"data_batch_3: 'data' must be a uint8 array of shape \(N, 3072\)"):
+        data.load_dataset(dataset_config("cifar10", data_dir=str(tmp_path)))
+
+
+def test_truncated_cifar_batch_is_refused(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    write_cifar_dataset(folder)
+    path = folder / "test_batch"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(DataError, match="test_batch is not a valid CIFAR-10 python batch"):
+        data.load_dataset(dataset_config("cifar10", data_dir=str(tmp_path)))
+
+
+class Exploit:
+    """Unpickling this would run a shell command that creates a marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_malicious_cifar_pickle_cannot_run_code(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    write_cifar_dataset(folder)
+    marker = tmp_path / "owned"
+    evil = {b"labels": [0], b"data": np.zeros((1, 3072), np.uint8), b"filenames": [Exploit(marker)]}
+    (folder / "data_batch_1").write_bytes(pickle.dumps(evil, protocol=2))
+    pickle.loads(pickle.dumps(Exploit(tmp_path / "control"), protocol=2))  # the exploit is real: plain pickle runs it
+    assert (tmp_path / "control").exists()
+    with pytest.raises(DataError, match=r"global 'posix.system' is not part of the CIFAR-10 format"):
+        data.load_dataset(dataset_config("cifar10", data_dir=str(tmp_path)))
+    assert not marker.exists()
+
+
+def test_missing_data_without_download_names_every_place_and_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_VARIABLE, str(tmp_path / "empty_root"))
+    (tmp_path / "empty_root").mkdir()
+    with pytest.raises(DataError) as raised:
+        data.load_dataset(dataset_config("cifar10", download=False))
+    message = str(raised.value)
+    assert "Dataset 'cifar10' was not found" in message
+    assert str(tmp_path / "empty_root" / "cifar-10-batches-py") in message
+    assert "dataset.data_dir=<folder>" in message and "FCBASELINE_DATA_DIR" in message
+
+
+def test_data_dir_that_does_not_exist(tmp_path):
+    with pytest.raises(DataError, match="dataset.data_dir=.*does not exist"):
+        data.load_dataset(dataset_config("mnist", data_dir=str(tmp_path / "nowhere")))
+
+
+def test_damaged_keras_cache_is_never_handed_to_keras(tmp_path):
+    """Keras' get_file deletes a cached file with a wrong hash when it cannot re-download: never let it see one."""
+    cache = tmp_path / "keras_home" / "datasets" / "cifar-10-batches-py-target"
+    cache.mkdir(parents=True)
+    (cache / "partial_download.tar.gz").write_bytes(b"half a file")
+    before = fingerprint(tmp_path / "keras_home")
+    with pytest.raises(DataError, match="never lets Keras re-download over"):
+        data.load_dataset(dataset_config("cifar10", download=True))
+    assert fingerprint(tmp_path / "keras_home") == before
+
+
+def test_validation_split_is_stratified_and_disjoint():
+    dataset = data.load_dataset(dataset_config("digits"))
+    x_train, y_train, x_valid, y_valid = data.validation_split(dataset.x_train, dataset.y_train, 0.2, seed=3)
+    assert len(y_valid) == math.ceil(0.2 * len(dataset.y_train)) and len(y_train) + len(y_valid) == len(dataset.y_train)
+    assert set(map(bytes, x_valid)).isdisjoint(map(bytes, x_train))
+    assert np.abs(np.bincount(y_valid) / len(y_valid) - np.bincount(y_train) / len(y_train)).max() < 0.02
