@@ -1,0 +1,217 @@
+"""Real runs of `python -m fcbaseline` in a subprocess, on real data, with every output file read back."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from matplotlib import image as matplotlib_image
+
+from tests.conftest import read_metrics, run_cli, run_directories, needs_cifar10, needs_mnist
+
+OUTPUT_FILES = [
+    "metrics.json",
+    "history.csv",
+    "classification_report.txt",
+    "training_plot.png",
+    "confusion_matrix.png",
+    "model.keras",
+    "fcbaseline.log",
+    ".hydra/config.yaml",
+    ".hydra/overrides.yaml",
+]
+
+
+def read_history(run_directory):
+    with open(run_directory / "history.csv", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def assert_plot(path):
+    picture = matplotlib_image.imread(path)
+    assert picture.shape[0] >= 400 and picture.shape[1] >= 400
+    assert picture[..., :3].std() > 0.05  # not a blank canvas
+
+
+@needs_mnist
+def test_mnist_end_to_end_writes_every_output(tmp_path):
+    result = run_cli(["optimizer=adam", "model.activation=relu", "training.epochs=2"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [run_directory] = run_directories(tmp_path)
+    for name in OUTPUT_FILES:
+        assert (run_directory / name).is_file(), name
+
+    metrics = read_metrics(run_directory)
+    assert metrics["status"] == "completed"
+    assert metrics["test_accuracy"] >= 0.95
+    assert metrics["epochs_run"] == 2 and metrics["epochs_planned"] == 2
+    assert metrics["dataset"] == "mnist" and metrics["architecture"] == "784-256-128-10 relu"
+    assert metrics["parameters"] == 235146
+    assert metrics["optimizer"]["name"] == "adam" and metrics["optimizer"]["lr"] == 0.001
+    assert metrics["training_samples"] == 60000 and metrics["test_samples"] == 10000
+    assert metrics["seed"] == 42 and metrics["wall_time_seconds"] > 0
+    assert metrics["overrides"] == ["optimizer=adam", "model.activation=relu", "training.epochs=2"]
+    assert sorted(k for k in metrics["classification_report"] if len(k) == 1) == [str(d) for d in range(10)]
+    assert metrics["classification_report"]["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+
+    history = read_history(run_directory)
+    assert [row["epoch"] for row in history] == ["1", "2"]
+    assert set(history[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert float(history[1]["loss"]) < float(history[0]["loss"])
+    # the recipe validates on the test set, so the last validation figures are the test figures
+    assert float(history[-1]["val_accuracy"]) == pytest.approx(metrics["test_accuracy"], abs=1e-5)
+    assert metrics["best_val_accuracy"] == max(float(row["val_accuracy"]) for row in history)
+
+    report = (run_directory / "classification_report.txt").read_text()
+    assert "precision" in report and "weighted avg" in report
+    assert all(f"\n           {digit}" in report for digit in range(10))
+    assert report.strip().splitlines()[0] in result.stdout + result.stderr  # also shown on the console
+    assert "epoch 2/2" in (run_directory / "fcbaseline.log").read_text()
+    assert yaml.safe_load((run_directory / ".hydra/config.yaml").read_text())["optimizer"]["name"] == "adam"
+
+    assert_plot(run_directory / "training_plot.png")
+    assert_plot(run_directory / "confusion_matrix.png")
+
+    # the saved model is the trained one: it reproduces the reported test accuracy
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, keras; from tests.conftest import MNIST_DIR; from fcbaseline import data;"
+            "from tests.test_data import dataset_config;"
+            "d = data.load_dataset(dataset_config('mnist', data_dir=str(MNIST_DIR)));"
+            f"m = keras.models.load_model(r'{run_directory / 'model.keras'}');"
+            "print((m.predict(d.x_test, verbose=0).argmax(1) == d.y_test).mean())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=str(__import__("pathlib").Path(__file__).parent.parent),
+    )
+    assert check.returncode == 0, check.stderr[-2000:]
+    assert float(check.stdout.strip().splitlines()[-1]) == pytest.approx(metrics["test_accuracy"], abs=1e-4)
+
+
+@needs_cifar10
+def test_cifar10_recipe_one_epoch(tmp_path):
+    result = run_cli(["dataset=cifar10", "training.epochs=1"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [run_directory] = run_directories(tmp_path)
+    metrics = read_metrics(run_directory)
+    assert metrics["architecture"] == "3072-1024-512-10 relu" and metrics["batch_size"] == 32
+    assert metrics["parameters"] == 3072 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 10 + 10
+    assert 0.25 < metrics["test_accuracy"] < 0.6
+    report = (run_directory / "classification_report.txt").read_text()
+    for name in ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]:
+        assert name in report
+    assert_plot(run_directory / "training_plot.png")
+
+
+def test_digits_runs_offline_with_no_data_anywhere(tmp_path):
+    result = run_cli(["dataset=digits", "training.epochs=30"], cwd=tmp_path, data_dir=None)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [run_directory] = run_directories(tmp_path)
+    metrics = read_metrics(run_directory)
+    assert metrics["test_accuracy"] > 0.8 and metrics["architecture"] == "64-64-32-10 relu"
+    assert not (tmp_path / "keras_home" / "datasets").exists()  # nothing was downloaded or cached
+
+
+def test_hidden_size_multirun_gives_each_job_its_numbered_directory(tmp_path):
+    result = run_cli(
+        ["-m", "dataset=digits", "training.epochs=2", "model.hidden_sizes=[32],[64,32]", "model.activation=tanh"],
+        cwd=tmp_path,
+        data_dir=None,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    [sweep_directory] = [path.parent for path in (tmp_path / "outputs" / "multirun").glob("*/*/multirun.yaml")]
+    jobs = sorted(path for path in sweep_directory.iterdir() if path.is_dir())
+    assert [job.name for job in jobs] == ["0", "1"]
+    architectures = [read_metrics(job)["architecture"] for job in jobs]
+    assert architectures == ["64-32-10 tanh", "64-64-32-10 tanh"]
+    for job in jobs:
+        assert (job / "training_plot.png").is_file() and (job / "model.keras").is_file()
+
+
+def test_runs_started_together_never_share_a_directory(tmp_path):
+    import os
+
+    environment = {**os.environ, "KERAS_HOME": str(tmp_path / "keras_home")}
+    command = [sys.executable, "-m", "fcbaseline", "dataset=digits", "training.epochs=1"]
+    processes = [subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
+    for process in processes:
+        assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
+    assert len(run_directories(tmp_path)) == 3
+
+
+def test_same_seed_same_history_different_seed_different_history(tmp_path):
+    def history_without_time(seed):
+        run_cli(["dataset=digits", "training.epochs=5", f"training.seed={seed}", "hydra.run.dir=run_" + str(seed) + "_" + str(len(list(tmp_path.iterdir())))], cwd=tmp_path, data_dir=None)
+        [latest] = sorted(tmp_path.glob(f"run_{seed}_*"), key=lambda p: p.stat().st_mtime)[-1:]
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in read_history(latest)]
+
+    first = history_without_time(7)
+    second = history_without_time(7)
+    other = history_without_time(8)
+    assert len(first) == 5 and first == second
+    assert first != other
+
+
+def test_help_lists_groups_and_cfg_prints_the_resolved_recipe(tmp_path):
+    help_text = run_cli(["--help"], cwd=tmp_path).stdout
+    assert "dataset: cifar10, digits, fashion_mnist, mnist" in help_text
+    assert "optimizer: adam, sgd" in help_text
+    printed = run_cli(["dataset=cifar10", "--cfg", "job", "--resolve"], cwd=tmp_path)
+    composed = yaml.safe_load(printed.stdout)
+    assert composed["model"]["hidden_sizes"] == [1024, 512] and composed["training"]["batch_size"] == 32
+    assert not (tmp_path / "outputs").exists()  # printing the config runs nothing
+
+
+@pytest.mark.parametrize(
+    "arguments, environment, exit_code, message",
+    [
+        (["dataset=imagenet"], {}, 1, "Could not find 'dataset/imagenet'"),
+        (["model.activation=sigmoidd"], {}, 2, "Did you mean 'sigmoid'"),
+        (["model.hidden_sizes=[0]"], {}, 2, r"model.hidden_sizes[0]=0 must be a positive"),
+        (["optimizer.lr=-1"], {}, 2, "optimizer.lr=-1.0 must be > 0"),
+        (["optimizer.lrr=0.1"], {}, 1, "Key 'lrr' not in 'SGDConfig'"),
+        (["training.batch_size=5000", "dataset=digits"], {}, 2, "larger than the 1347 training images"),
+        ([], {"KERAS_BACKEND": "jax"}, 2, "KERAS_BACKEND=jax"),
+        (["dataset=cifar10", "dataset.download=false"], {"FCBASELINE_DATA_DIR": "EMPTY"}, 1, "Dataset 'cifar10' was not found"),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_no_traceback(tmp_path, arguments, environment, exit_code, message):
+    if environment.get("FCBASELINE_DATA_DIR") == "EMPTY":
+        (tmp_path / "empty").mkdir()
+        environment = {**environment, "FCBASELINE_DATA_DIR": str(tmp_path / "empty")}
+    result = run_cli(arguments, cwd=tmp_path, extra_environment=environment)
+    assert result.returncode == exit_code, result.stderr[-3000:]
+    assert message in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for metrics_path in (tmp_path / "outputs").glob("**/metrics.json"):
+        metrics = json.loads(metrics_path.read_text())
+        assert metrics["status"] == "failed" and message.split("[")[0].split("=")[0] in metrics["error"]
+
+
+def test_installed_wheel_finds_its_configs_from_another_directory(tmp_path):
+    repository = __import__("pathlib").Path(__file__).resolve().parent.parent
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(repository)],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    [wheel] = (tmp_path / "dist").glob("fcbaseline-*.whl")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)], check=True, capture_output=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    environment = {"PYTHONPATH": str(tmp_path / "site")}
+    where = subprocess.run(
+        [sys.executable, "-c", "from fcbaseline.__main__ import config_dir; print(config_dir())"],
+        cwd=elsewhere, env={**__import__("os").environ, **environment}, capture_output=True, text=True,
+    )
+    assert where.stdout.strip() == str(tmp_path / "site" / "fcbaseline" / "conf")
+    result = run_cli(["dataset=digits", "training.epochs=1"], cwd=elsewhere, data_dir=None, extra_environment=environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(run_directories(elsewhere)) == 1
