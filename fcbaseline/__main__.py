@@ -1,8 +1,8 @@
 """The Hydra entry point: compose the config, validate it, then load data, build, train and report.
 
-    python -m fcbaseline                               # the MNIST recipe
-    python -m fcbaseline dataset=cifar10               # the CIFAR-10 recipe
-    python -m fcbaseline -m 'model.hidden_sizes=[256,128],[512,256]'
+python -m fcbaseline                               # the MNIST recipe
+python -m fcbaseline dataset=cifar10               # the CIFAR-10 recipe
+python -m fcbaseline -m 'model.hidden_sizes=[256,128],[512,256]'
 """
 
 import logging
@@ -19,18 +19,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from fcbaseline import data  # noqa: E402
-from fcbaseline.config import ConfigError, register_configs, validate  # noqa: E402
+from fcbaseline.config import ConfigError, config_dir, register_configs, validate  # noqa: E402
+from fcbaseline.files import read_json, write_json, write_text  # noqa: E402
 
 log = logging.getLogger("fcbaseline")
-
-
-def config_dir() -> str:
-    """`conf/` beside the package in a clone; `fcbaseline/conf/` inside an installed wheel."""
-    packaged = Path(__file__).parent / "conf"
-    return str(packaged if packaged.is_dir() else Path(__file__).parent.parent / "conf")
+CHECKPOINT = "checkpoint.npz"  # the state after the last completed epoch: what `resume=<run dir>` continues from
 
 
 def check_backend() -> None:
@@ -42,14 +39,47 @@ def check_backend() -> None:
         )
 
 
+def resumed_config(config: DictConfig, output_dir: Path):
+    """(the config to continue with, the checkpoint) for `resume=<run directory>`."""
+    from fcbaseline.train import load_checkpoint
+
+    checkpoint_path = output_dir / CHECKPOINT
+    if not checkpoint_path.is_file():
+        raise ConfigError(
+            f"resume={config.resume}: there is no {CHECKPOINT} in {output_dir}, so there is nothing to resume. "
+            f"Point resume at the directory of an interrupted fcbaseline run (it holds metrics.json and {CHECKPOINT})."
+        )
+    checkpoint = load_checkpoint(checkpoint_path)
+    saved = OmegaConf.create(checkpoint["config"])
+    overrides = HydraConfig.get().overrides.task
+    given = [override for override in overrides if not override.startswith(("resume=", "training.epochs="))]
+    if given:  # the user restated the config: it must be the same run, though it may ask for more epochs
+        current = OmegaConf.to_container(config, resolve=True)
+        current["resume"], current["training"]["epochs"] = None, saved.training.epochs
+        different = [key for key in current if current[key] != OmegaConf.to_container(saved)[key]]
+        if different:
+            raise ConfigError(
+                f"resume={config.resume}: the config given differs from the interrupted run's in "
+                f"{', '.join(different)}. Resume with `resume=<directory>` alone (its saved config is used, "
+                f"optionally with training.epochs=N), or start a new run."
+            )
+    if any(override.startswith("training.epochs=") for override in overrides):
+        saved.training.epochs = config.training.epochs
+    saved.resume = config.resume
+    return saved, checkpoint
+
+
 def run(config: DictConfig, output_dir: Path) -> float:
     """One training run into `output_dir`; returns the best validation accuracy (a sweeper's objective)."""
     started = time.perf_counter()
+    checkpoint = None
+    if config.resume:
+        config, checkpoint = resumed_config(config, output_dir)
+        validate(config)
     metrics_path = output_dir / "metrics.json"
     dataset = data.load_dataset(config.dataset)
     log.info(
-        f"{dataset.name}: {len(dataset.y_train)} training and {len(dataset.y_test)} test images "
-        f"from {dataset.source}"
+        f"{dataset.name}: {len(dataset.y_train)} training and {len(dataset.y_test)} test images from {dataset.source}"
     )
     x_train, y_train = dataset.x_train, dataset.y_train
     if config.training.validation == "split":
@@ -94,20 +124,31 @@ def run(config: DictConfig, output_dir: Path) -> float:
             "keras": train.keras.__version__,
         },
     }
-    report.write_json(metrics_path, {"status": "running", **summary})
+    write_json(metrics_path, {"status": "running", **summary})
     log.info(f"model {architecture}, {summary['parameters']:,} parameters, optimizer {config.optimizer.name}")
 
-    history, status = train.fit(model, optimizer, x_train, y_train, x_valid, y_valid, num_classes, config.training)
+    history, status = train.fit(
+        model,
+        optimizer,
+        (x_train, y_train, x_valid, y_valid),
+        num_classes,
+        config.training,
+        output_dir / CHECKPOINT,
+        OmegaConf.to_yaml(config, resolve=True),
+        resume_from=checkpoint,
+    )
 
     test_loss, test_accuracy, probabilities = train.make_evaluator(model, num_classes)(dataset.x_test, dataset.y_test)
     predicted = probabilities.argmax(axis=1)
     report_text, per_class = report.classification_summary(dataset.y_test, predicted, dataset.class_names)
     log.info(f"classification report on the {dataset.name} test set:\n{report_text}")
-    report.write_text(output_dir / "classification_report.txt", report_text)
+    write_text(output_dir / "classification_report.txt", report_text)
     report.write_history(output_dir / "history.csv", history)
     title = f"{dataset.name}, {architecture}, {config.optimizer.name} lr={config.optimizer.lr}"
     report.plot_history(output_dir / "training_plot.png", history, title)
-    report.plot_confusion_matrix(output_dir / "confusion_matrix.png", dataset.y_test, predicted, dataset.class_names, title)
+    report.plot_confusion_matrix(
+        output_dir / "confusion_matrix.png", dataset.y_test, predicted, dataset.class_names, title
+    )
     report.save_model(output_dir / "model.keras", model)
 
     best_val_accuracy, best_val_epoch = report.best_epoch(history)
@@ -125,54 +166,70 @@ def run(config: DictConfig, output_dir: Path) -> float:
         **summary,
         "classification_report": per_class,
     }
-    report.write_json(metrics_path, metrics)
+    write_json(metrics_path, metrics)
     log.info(
         f"{status}: test accuracy {test_accuracy:.4f}, test loss {test_loss:.4f} after {metrics['epochs_run']} "
         f"epochs in {metrics['wall_time_seconds']:.1f}s; results in {output_dir}"
     )
+    if status == "interrupted":  # the conventional 128 + signal number, so shells and schedulers see why
+        log.warning(f"interrupted: continue with  python -m fcbaseline resume={output_dir}")
+        sys.exit(128 + train.StopRequests.last_signal)
     return best_val_accuracy if best_val_accuracy is not None else float("nan")
 
 
 def record_failure(output_dir: Path, error: BaseException) -> None:
-    """Keep the reason of a failed run beside its other files, without hiding what was already there."""
-    from fcbaseline.report import write_json
-
-    metrics_path = output_dir / "metrics.json"
-    try:
-        import json
-
-        previous = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    except ValueError:
-        previous = {}
-    previous.update(
+    """Keep the reason of a failed run in its metrics.json, beside what the run had already recorded."""
+    metrics = read_json(output_dir / "metrics.json")
+    metrics.update(
         status="failed",
         error=f"{type(error).__name__}: {error}",
         traceback="".join(traceback.format_exception(type(error), error, error.__traceback__)),
     )
-    write_json(metrics_path, previous)
+    write_json(output_dir / "metrics.json", metrics)
 
 
 register_configs()
+task_started = False  # set once Hydra has composed a config and handed it to `main`
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def main(config: DictConfig) -> float:
+    global task_started
+    task_started = True
     output_dir = Path(HydraConfig.get().runtime.output_dir)
+    in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         check_backend()
         validate(config)
         return run(config, output_dir)
-    except (ConfigError, data.DataError) as error:
-        # A usage or data problem: one clear paragraph, no traceback (HYDRA_FULL_ERROR=1 shows one).
-        record_failure(output_dir, error)
-        log.error(str(error))
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+    except Exception as error:
+        if not (config.resume and isinstance(error, ConfigError)):  # a refused resume leaves the run as it was
+            record_failure(output_dir, error)
+        expected = isinstance(error, (ConfigError, data.DataError))
+        if expected:  # a usage or data problem: one clear paragraph; HYDRA_FULL_ERROR=1 adds the traceback
+            log.error(str(error))
+        else:
+            log.exception(f"the run failed: {type(error).__name__}: {error}")
+        if in_sweep:  # one failed job must not stop the others; the sweep summary reports it
+            return float("nan")
+        if os.environ.get("HYDRA_FULL_ERROR") == "1" or not expected:
             raise
         sys.exit(2 if isinstance(error, ConfigError) else 1)
-    except Exception as error:
-        record_failure(output_dir, error)
+
+
+def cli() -> None:
+    """`python -m fcbaseline` and the `fcbaseline` command: Hydra's main, exiting 2 on usage errors.
+
+    Hydra exits 1 both for an override it cannot compose and for a run that fails; anything that
+    stops before a config reached `main` is a usage or config error, and gets the usual status 2.
+    """
+    try:
+        main()
+    except SystemExit as exit:
+        if exit.code == 1 and not task_started:
+            sys.exit(2)
         raise
 
 
 if __name__ == "__main__":
-    main()
+    cli()

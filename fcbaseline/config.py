@@ -7,10 +7,12 @@ The dataclasses are registered in Hydra's ConfigStore and used as the base of th
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
 
+from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, ListConfig
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
 # Names a hidden layer may use; each is a string `keras.layers.Dense(activation=...)` accepts.
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu", "softplus", "linear")
@@ -80,14 +82,31 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: Any = MISSING
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    resume: Optional[str] = None
 
 
 def register_configs() -> None:
     """Store the schemas outside any config group, so `--help` lists only real choices."""
     config_store = ConfigStore.instance()
     config_store.store(name="base_config", node=Config)
+    # Used by conf/config.yaml: resuming runs in the given directory and leaves its .hydra/ untouched.
+    OmegaConf.register_new_resolver("resume_or", lambda resume, new: resume or new, replace=True)
+    OmegaConf.register_new_resolver("unless_resuming", lambda resume, value: None if resume else value, replace=True)
     for name, schema in OPTIMIZER_SCHEMAS.items():
         config_store.store(name=f"{name}_schema", node=schema)
+
+
+def config_dir() -> str:
+    """`conf/` beside the package in a clone; `fcbaseline/conf/` inside an installed wheel."""
+    packaged = Path(__file__).parent / "conf"
+    return str(packaged if packaged.is_dir() else Path(__file__).parent.parent / "conf")
+
+
+def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """The config `python -m fcbaseline <overrides>` would run, for tests, benchmarks and notebooks."""
+    register_configs()
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
 
 
 def _closest(value: str, choices) -> str:
@@ -98,8 +117,7 @@ def _closest(value: str, choices) -> str:
 def _check_name(key: str, value: Any, choices) -> None:
     if value not in choices:
         raise ConfigError(
-            f"{key}={value!r} is not a known name.{_closest(value, choices)} "
-            f"Valid names: {', '.join(choices)}."
+            f"{key}={value!r} is not a known name.{_closest(value, choices)} Valid names: {', '.join(choices)}."
         )
 
 

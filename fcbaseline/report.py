@@ -1,15 +1,9 @@
-"""Write a run's results: classification report, metrics.json, history.csv, plots and the model.
-
-Every file is written under a temporary name in the same folder and renamed into place, so a
-reader (a person, a sweep summary, a resumed run) never sees a half-written file.
-"""
+"""Write a run's results: classification report, history.csv, plots and the model (atomically, see files.py)."""
 
 import csv
 import io
-import json
-import os
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import matplotlib
 
@@ -18,25 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix  # noqa: E402
 
+from fcbaseline.files import write_atomically, write_text  # noqa: E402
+
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(temporary_path)`, then rename the result onto `path`."""
-    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def write_text(path: Path, text: str) -> None:
-    write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
-
-
-def write_json(path: Path, content: dict) -> None:
-    write_text(path, json.dumps(content, indent=2, sort_keys=False) + "\n")
 
 
 def write_history(path: Path, history: Dict[str, List[float]]) -> None:
@@ -57,7 +35,9 @@ def read_history(path: Path) -> Dict[str, List[float]]:
 def classification_summary(y_true, y_predicted, class_names):
     """(the sklearn report as text, the same figures as a dict) for the console and metrics.json."""
     labels = list(range(len(class_names)))
-    text = classification_report(y_true, y_predicted, labels=labels, target_names=class_names, digits=4, zero_division=0)
+    text = classification_report(
+        y_true, y_predicted, labels=labels, target_names=class_names, digits=4, zero_division=0
+    )
     figures = classification_report(
         y_true, y_predicted, labels=labels, target_names=class_names, output_dict=True, zero_division=0
     )

@@ -8,13 +8,18 @@ The reported epoch loss and accuracy are, as in `model.fit`, the batch-size-weig
 the per-batch values measured during the epoch's updates.
 """
 
+import json
 import logging
 import math
+import signal
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from fcbaseline.files import write_atomically
 
 log = logging.getLogger(__name__)
 EVALUATION_BATCH = 2048  # any size gives the same numbers; this one keeps memory small on CIFAR-10
@@ -41,7 +46,9 @@ def make_evaluator(model, num_classes: int):
         y_onehot = tf.one_hot(labels, num_classes)
         total_loss, total_correct, probabilities = 0.0, 0.0, []
         for start in range(0, len(x), EVALUATION_BATCH):
-            loss, correct, batch = batch_sums(x[start : start + EVALUATION_BATCH], y_onehot[start : start + EVALUATION_BATCH])
+            loss, correct, batch = batch_sums(
+                x[start : start + EVALUATION_BATCH], y_onehot[start : start + EVALUATION_BATCH]
+            )
             total_loss += float(loss)
             total_correct += float(correct)
             probabilities.append(batch.numpy())
@@ -76,30 +83,107 @@ def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int):
     return run_epoch
 
 
-def fit(model, optimizer, x_train, y_train, x_valid, y_valid, num_classes: int, training):
-    """Train for `training.epochs`; returns (history: per-epoch lists, status: completed or diverged)."""
+class StopRequests:
+    """Turns SIGINT and SIGTERM into a request to stop after the epoch in progress (state saved)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    last_signal = 0  # the signal that stopped the last run, for the exit status
+
+    def __init__(self):
+        self.received = None
+
+    def __enter__(self):
+        self.previous = {number: signal.getsignal(number) for number in self.SIGNALS}
+        for number in self.SIGNALS:
+            signal.signal(number, self.request)
+        return self
+
+    def request(self, number, frame):
+        if self.received is not None:  # a second Ctrl-C: the user means it
+            raise KeyboardInterrupt
+        self.received = StopRequests.last_signal = number
+        log.warning(f"{signal.Signals(number).name} received: stopping after this epoch, with its state saved.")
+
+    def __exit__(self, *exception):
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+
+def save_checkpoint(path: Path, model, optimizer, history, order_generator, config_yaml: str) -> None:
+    """Weights, optimizer variables, batch-order RNG state, history and config in one .npz, written atomically."""
+    arrays = {f"weight_{i}": value for i, value in enumerate(model.get_weights())}
+    arrays |= {f"optimizer_{i}": variable.numpy() for i, variable in enumerate(optimizer.variables)}
+    state = {"history": history, "order_generator": order_generator.bit_generator.state, "config": config_yaml}
+    arrays["state"] = np.array(json.dumps(state))
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as file:  # a file object: np.savez would append .npz to a bare name
+            np.savez(file, **arrays)
+
+    write_atomically(path, write)
+
+
+def load_checkpoint(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as file:
+        state = json.loads(str(file["state"]))
+        count = lambda prefix: sum(1 for name in file.files if name.startswith(prefix))  # noqa: E731
+        state["weights"] = [file[f"weight_{i}"] for i in range(count("weight_"))]
+        state["optimizer"] = [file[f"optimizer_{i}"] for i in range(count("optimizer_"))]
+    return state
+
+
+def restore(checkpoint: dict, model, optimizer, order_generator) -> None:
+    model.set_weights(checkpoint["weights"])
+    optimizer.build(model.trainable_variables)
+    for variable, value in zip(optimizer.variables, checkpoint["optimizer"], strict=True):
+        variable.assign(value)
+    order_generator.bit_generator.state = checkpoint["order_generator"]
+
+
+def fit(model, optimizer, splits, num_classes, training, checkpoint_path, config_yaml, resume_from=None):
+    """Train up to `training.epochs` on `splits` (x_train, y_train, x_valid, y_valid), saving a
+    checkpoint (with `config_yaml`, the run's resolved config) after every epoch.
+
+    Returns (history: per-epoch lists, status): status is completed, diverged (a loss became NaN or
+    infinite) or interrupted (SIGINT or SIGTERM; `resume_from` a checkpoint continues the run).
+    """
+    x_train, y_train, x_valid, y_valid = splits
     loss_function = keras.losses.CategoricalCrossentropy()
-    y_train_onehot = tf.one_hot(y_train, num_classes)
-    run_epoch = make_epoch(model, optimizer, loss_function, tf.convert_to_tensor(x_train), y_train_onehot, training.batch_size)
+    run_epoch = make_epoch(
+        model,
+        optimizer,
+        loss_function,
+        tf.convert_to_tensor(x_train),
+        tf.one_hot(y_train, num_classes),
+        training.batch_size,
+    )
     evaluate = make_evaluator(model, num_classes)
     order_generator = np.random.default_rng(training.seed)
     history = {key: [] for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")}
-    status = "completed"
-    for epoch in range(1, training.epochs + 1):
-        started = time.perf_counter()
-        order = order_generator.permutation(len(y_train))
-        loss, accuracy = (float(value) for value in run_epoch(tf.constant(order)))
-        val_loss, val_accuracy, _ = evaluate(x_valid, y_valid)
-        seconds = time.perf_counter() - started
-        for key, value in zip(history, (epoch, loss, accuracy, val_loss, val_accuracy, seconds)):
-            history[key].append(value)
-        if training.verbose:
-            log.info(
-                f"epoch {epoch}/{training.epochs}  loss {loss:.4f}  accuracy {accuracy:.4f}  "
-                f"val_loss {val_loss:.4f}  val_accuracy {val_accuracy:.4f}  {seconds:.2f}s"
-            )
-        if not (math.isfinite(loss) and math.isfinite(val_loss)):
-            log.error(f"epoch {epoch}: the loss is {loss} (validation {val_loss}); stopping, status 'diverged'.")
-            status = "diverged"
-            break
-    return history, status
+    if resume_from is not None:
+        restore(resume_from, model, optimizer, order_generator)
+        history = resume_from["history"]
+        log.info(f"resuming after epoch {len(history['epoch'])} from {checkpoint_path}")
+    steps = math.ceil(len(y_train) / training.batch_size)
+    log.info(f"training: {training.epochs} epochs of {steps} steps, batch size {training.batch_size}")
+    with StopRequests() as stop:
+        for epoch in range(len(history["epoch"]) + 1, training.epochs + 1):
+            started = time.perf_counter()
+            order = order_generator.permutation(len(y_train))
+            loss, accuracy = (float(value) for value in run_epoch(tf.constant(order)))
+            val_loss, val_accuracy, _ = evaluate(x_valid, y_valid)
+            seconds = time.perf_counter() - started
+            for key, value in zip(history, (epoch, loss, accuracy, val_loss, val_accuracy, seconds)):
+                history[key].append(value)
+            if training.verbose:
+                log.info(
+                    f"epoch {epoch}/{training.epochs}  loss {loss:.4f}  accuracy {accuracy:.4f}  "
+                    f"val_loss {val_loss:.4f}  val_accuracy {val_accuracy:.4f}  {seconds:.2f}s"
+                )
+            if not (math.isfinite(loss) and math.isfinite(val_loss)):
+                log.error(f"epoch {epoch}: the loss is {loss} (validation {val_loss}); stopping, status 'diverged'.")
+                return history, "diverged"
+            save_checkpoint(checkpoint_path, model, optimizer, history, order_generator, config_yaml)
+            if stop.received is not None:
+                return history, "interrupted"
+    return history, "completed"

@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from fcbaseline.__main__ import config_dir
-from fcbaseline.config import register_configs
+from fcbaseline.config import compose_config  # noqa: F401  (the tests' way to compose, re-exported)
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("FCBASELINE_DATA_DIR") or REPOSITORY.parent / "shared" / "datasets")
@@ -19,12 +17,6 @@ CIFAR10_DIR = SHARED_DATA / "cifar10" / "cifar-10-batches-py"
 
 needs_mnist = pytest.mark.skipif(not MNIST_DIR.is_dir(), reason=f"real MNIST not found at {MNIST_DIR}")
 needs_cifar10 = pytest.mark.skipif(not CIFAR10_DIR.is_dir(), reason=f"real CIFAR-10 not found at {CIFAR10_DIR}")
-
-
-def compose_config(overrides=()):
-    register_configs()
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
 
 
 def run_cli(arguments, cwd: Path, data_dir=SHARED_DATA, extra_environment=None, timeout=900):

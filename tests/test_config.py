@@ -108,5 +108,7 @@ def test_built_model_matches_the_recipe():
     assert network.count_params() == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
     assert model_module.describe(config.model, 784, 10) == "784-256-128-10 sigmoid"
     cifar = compose_config(["dataset=cifar10"])
-    assert model_module.build_model(cifar.model, 3072, 10).count_params() == 3072 * 1024 + 1024 + 1024 * 512 + 512 + 5130
+    assert (
+        model_module.build_model(cifar.model, 3072, 10).count_params() == 3072 * 1024 + 1024 + 1024 * 512 + 512 + 5130
+    )
     assert OmegaConf.to_container(cifar.model, resolve=True)["hidden_sizes"] == [1024, 512]

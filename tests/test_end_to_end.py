@@ -5,12 +5,11 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import yaml
 from matplotlib import image as matplotlib_image
 
-from tests.conftest import read_metrics, run_cli, run_directories, needs_cifar10, needs_mnist
+from tests.conftest import needs_cifar10, needs_mnist, read_metrics, run_cli, run_directories
 
 OUTPUT_FILES = [
     "metrics.json",
@@ -139,7 +138,10 @@ def test_runs_started_together_never_share_a_directory(tmp_path):
 
     environment = {**os.environ, "KERAS_HOME": str(tmp_path / "keras_home")}
     command = [sys.executable, "-m", "fcbaseline", "dataset=digits", "training.epochs=1"]
-    processes = [subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
+    processes = [
+        subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
     for process in processes:
         assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
     assert len(run_directories(tmp_path)) == 3
@@ -147,7 +149,16 @@ def test_runs_started_together_never_share_a_directory(tmp_path):
 
 def test_same_seed_same_history_different_seed_different_history(tmp_path):
     def history_without_time(seed):
-        run_cli(["dataset=digits", "training.epochs=5", f"training.seed={seed}", "hydra.run.dir=run_" + str(seed) + "_" + str(len(list(tmp_path.iterdir())))], cwd=tmp_path, data_dir=None)
+        run_cli(
+            [
+                "dataset=digits",
+                "training.epochs=5",
+                f"training.seed={seed}",
+                "hydra.run.dir=run_" + str(seed) + "_" + str(len(list(tmp_path.iterdir()))),
+            ],
+            cwd=tmp_path,
+            data_dir=None,
+        )
         [latest] = sorted(tmp_path.glob(f"run_{seed}_*"), key=lambda p: p.stat().st_mtime)[-1:]
         return [{k: v for k, v in row.items() if k != "seconds"} for row in read_history(latest)]
 
@@ -171,14 +182,19 @@ def test_help_lists_groups_and_cfg_prints_the_resolved_recipe(tmp_path):
 @pytest.mark.parametrize(
     "arguments, environment, exit_code, message",
     [
-        (["dataset=imagenet"], {}, 1, "Could not find 'dataset/imagenet'"),
+        (["dataset=imagenet"], {}, 2, "Could not find 'dataset/imagenet'"),
         (["model.activation=sigmoidd"], {}, 2, "Did you mean 'sigmoid'"),
         (["model.hidden_sizes=[0]"], {}, 2, r"model.hidden_sizes[0]=0 must be a positive"),
         (["optimizer.lr=-1"], {}, 2, "optimizer.lr=-1.0 must be > 0"),
-        (["optimizer.lrr=0.1"], {}, 1, "Key 'lrr' not in 'SGDConfig'"),
+        (["optimizer.lrr=0.1"], {}, 2, "Key 'lrr' not in 'SGDConfig'"),
         (["training.batch_size=5000", "dataset=digits"], {}, 2, "larger than the 1347 training images"),
         ([], {"KERAS_BACKEND": "jax"}, 2, "KERAS_BACKEND=jax"),
-        (["dataset=cifar10", "dataset.download=false"], {"FCBASELINE_DATA_DIR": "EMPTY"}, 1, "Dataset 'cifar10' was not found"),
+        (
+            ["dataset=cifar10", "dataset.download=false"],
+            {"FCBASELINE_DATA_DIR": "EMPTY"},
+            1,
+            "Dataset 'cifar10' was not found",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_no_traceback(tmp_path, arguments, environment, exit_code, message):
@@ -197,21 +213,40 @@ def test_bad_input_gets_a_clear_error_and_no_traceback(tmp_path, arguments, envi
 def test_installed_wheel_finds_its_configs_from_another_directory(tmp_path):
     repository = __import__("pathlib").Path(__file__).resolve().parent.parent
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(repository)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(repository),
+        ],
         capture_output=True,
         text=True,
     )
     assert built.returncode == 0, built.stderr[-3000:]
     [wheel] = (tmp_path / "dist").glob("fcbaseline-*.whl")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     environment = {"PYTHONPATH": str(tmp_path / "site")}
     where = subprocess.run(
-        [sys.executable, "-c", "from fcbaseline.__main__ import config_dir; print(config_dir())"],
-        cwd=elsewhere, env={**__import__("os").environ, **environment}, capture_output=True, text=True,
+        [sys.executable, "-c", "from fcbaseline.config import config_dir; print(config_dir())"],
+        cwd=elsewhere,
+        env={**__import__("os").environ, **environment},
+        capture_output=True,
+        text=True,
     )
     assert where.stdout.strip() == str(tmp_path / "site" / "fcbaseline" / "conf")
-    result = run_cli(["dataset=digits", "training.epochs=1"], cwd=elsewhere, data_dir=None, extra_environment=environment)
+    result = run_cli(
+        ["dataset=digits", "training.epochs=1"], cwd=elsewhere, data_dir=None, extra_environment=environment
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(run_directories(elsewhere)) == 1
