@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from fcbaseline import data  # noqa: E402
 from fcbaseline.config import ConfigError, config_dir, register_configs, validate  # noqa: E402
 from fcbaseline.files import read_json, write_json, write_text  # noqa: E402
+from fcbaseline.summarize import SummaryCallback  # noqa: E402
 
 log = logging.getLogger("fcbaseline")
 CHECKPOINT = "checkpoint.npz"  # the state after the last completed epoch: what `resume=<run dir>` continues from
@@ -56,7 +57,7 @@ def resumed_config(config: DictConfig, output_dir: Path):
     if given:  # the user restated the config: it must be the same run, though it may ask for more epochs
         current = OmegaConf.to_container(config, resolve=True)
         current["resume"], current["training"]["epochs"] = None, saved.training.epochs
-        different = [key for key in current if current[key] != OmegaConf.to_container(saved)[key]]
+        different = [key for key in current if key != "resume" and current[key] != OmegaConf.to_container(saved)[key]]
         if different:
             raise ConfigError(
                 f"resume={config.resume}: the config given differs from the interrupted run's in "
@@ -69,11 +70,45 @@ def resumed_config(config: DictConfig, output_dir: Path):
     return saved, checkpoint
 
 
+def same_run(config: DictConfig, saved_yaml: str) -> bool:
+    """Whether `config` is the run that saved `saved_yaml` (the `resume` key aside)."""
+    current = OmegaConf.to_container(config, resolve=True)
+    saved = OmegaConf.to_container(OmegaConf.create(saved_yaml))
+    current["resume"] = saved["resume"] = None
+    return current == saved
+
+
+def resumed_sweep_job(config: DictConfig, output_dir: Path):
+    """For a job of `-m ... resume=<sweep dir>`: ("skip", metrics), ("continue", checkpoint) or ("fresh", None)."""
+    from fcbaseline.train import load_checkpoint
+
+    metrics = read_json(output_dir / "metrics.json")
+    checkpoint = load_checkpoint(output_dir / CHECKPOINT) if (output_dir / CHECKPOINT).is_file() else None
+    if checkpoint is not None and same_run(config, checkpoint["config"]):
+        if metrics.get("status") == "completed":
+            return "skip", metrics
+        return "continue", checkpoint
+    # new, failed before its first epoch, or its config changed: run it afresh, recording what runs
+    # (Hydra leaves .hydra/ alone while resuming, to keep completed jobs' records as they were)
+    hydra_dir = output_dir / ".hydra"
+    hydra_dir.mkdir(exist_ok=True)
+    write_text(hydra_dir / "config.yaml", OmegaConf.to_yaml(config))
+    overrides = [override for override in HydraConfig.get().overrides.task if not override.startswith("resume=")]
+    write_text(hydra_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(overrides)))
+    return "fresh", None
+
+
 def run(config: DictConfig, output_dir: Path) -> float:
     """One training run into `output_dir`; returns the best validation accuracy (a sweeper's objective)."""
     started = time.perf_counter()
     checkpoint = None
-    if config.resume:
+    if config.resume and HydraConfig.get().mode == RunMode.MULTIRUN:
+        action, found = resumed_sweep_job(config, output_dir)
+        if action == "skip":
+            log.info(f"job {HydraConfig.get().job.num} already completed with this config; kept as it is")
+            return found["best_val_accuracy"]
+        checkpoint = found
+    elif config.resume:
         config, checkpoint = resumed_config(config, output_dir)
         validate(config)
     metrics_path = output_dir / "metrics.json"
@@ -118,6 +153,8 @@ def run(config: DictConfig, output_dir: Path) -> float:
         "validation_samples": len(y_valid),
         "test_samples": len(dataset.y_test),
         "overrides": list(HydraConfig.get().overrides.task),
+        "pid": os.getpid(),  # with host: lets a sweep summary tell a running job from a killed one
+        "host": platform.node(),
         "versions": {
             "python": platform.python_version(),
             "tensorflow": train.tf.__version__,
@@ -226,7 +263,7 @@ def cli() -> None:
     try:
         main()
     except SystemExit as exit:
-        if exit.code == 1 and not task_started:
+        if exit.code == 1 and not (task_started or SummaryCallback.sweep_started):
             sys.exit(2)
         raise
 

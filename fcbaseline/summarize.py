@@ -1,0 +1,212 @@
+"""Summarize a sweep from the job directories on disk: summary.csv, summary.md and summary.png.
+
+    fcbaseline-summarize outputs/multirun/2026-11-24/10-00-00_123456 [more sweep dirs...]
+    python -m fcbaseline.summarize <sweep dir>...
+
+It reads each job's metrics.json, history.csv and .hydra/overrides.yaml, so it works for any
+launcher (in-process, joblib, Ray, SLURM), for a sweep still running and for an interrupted one.
+`SummaryCallback` runs it at the end of every multirun (conf/config.yaml registers it) and makes
+the command exit 1 when a job failed.
+"""
+
+import argparse
+import csv
+import io
+import math
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import List
+
+import yaml
+from hydra.experimental.callback import Callback
+
+from fcbaseline.files import read_json, write_atomically, write_text
+
+COLUMNS = [
+    "job",
+    "overrides",
+    "status",
+    "test_accuracy",
+    "test_loss",
+    "best_val_accuracy",
+    "best_val_epoch",
+    "epochs_run",
+    "wall_time_seconds",
+    "parameters",
+    "error",
+]
+
+
+def job_directories(sweep_dir: Path) -> List[Path]:
+    jobs = [path for path in sweep_dir.iterdir() if path.is_dir() and (path / "metrics.json").exists()]
+    return sorted(
+        jobs, key=lambda path: (not path.name.isdigit(), int(path.name) if path.name.isdigit() else 0, path.name)
+    )
+
+
+def job_overrides(job: Path, metrics: dict) -> str:
+    path = job / ".hydra" / "overrides.yaml"
+    overrides = yaml.safe_load(path.read_text()) if path.exists() else metrics.get("overrides", [])
+    return " ".join(override for override in overrides or [] if not override.startswith("resume="))
+
+
+def read_job(job: Path) -> dict:
+    metrics = read_json(job / "metrics.json")
+    row = {column: metrics.get(column) for column in COLUMNS}
+    row["job"] = job.name
+    row["overrides"] = job_overrides(job, metrics)
+    row["status"] = metrics.get("status", "unknown")
+    if row["status"] == "running" and not process_alive(metrics):
+        row["status"] = "killed"  # killed outright (SIGKILL, out of memory, node lost): it never wrote its end
+    row["error"] = (metrics.get("error") or "").splitlines()[0][:200] if metrics.get("error") else ""
+    return row
+
+
+def process_alive(metrics: dict) -> bool:
+    """Whether the process that wrote a 'running' metrics.json still runs (unknowable from another host)."""
+    if metrics.get("host") != platform.node() or not metrics.get("pid"):
+        return True
+    try:
+        os.kill(metrics["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sort_key(row: dict):
+    """Best validation accuracy first (the test set never chooses); jobs without one last."""
+    value = row["best_val_accuracy"]
+    return (value is None or not math.isfinite(value), -(value or 0.0), row["job"])
+
+
+def read_histories(job: Path):
+    path = job / "history.csv"
+    if not path.exists():
+        return None
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    return [int(row["epoch"]) for row in rows], [float(row["val_accuracy"]) for row in rows]
+
+
+def format_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if math.isfinite(value) else str(value)
+    return "" if value is None else str(value)
+
+
+def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.style.context("ggplot"):
+        figure, (curves, bars) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [3, 2]})
+        for row in rows:
+            history = read_histories(sweep_dir / row["job"])
+            if history and history[0]:
+                curves.plot(
+                    *history, marker="." if len(history[0]) < 30 else None, label=f"{row['job']}: {row['overrides']}"
+                )
+        curves.set_title("Validation accuracy per epoch")
+        curves.set_xlabel("Epoch #")
+        curves.set_ylabel("val_accuracy")
+        if curves.lines:
+            curves.legend(fontsize=8)
+        labels = [f"{row['job']}: {row['overrides']}"[:40] for row in rows]
+        values = [row["test_accuracy"] if isinstance(row["test_accuracy"], float) else 0.0 for row in rows]
+        colors = ["tab:blue" if row["status"] == "completed" else "tab:red" for row in rows]
+        bars.barh(range(len(rows)), values, color=colors)
+        bars.set_yticks(range(len(rows)), labels, fontsize=8)
+        bars.invert_yaxis()
+        bars.set_xlim(0, 1)
+        bars.set_xlabel("test accuracy (red: not completed)")
+        bars.set_title("Final test accuracy by job, best validation first")
+        for index, (value, row) in enumerate(zip(values, rows)):
+            bars.text(
+                value + 0.01,
+                index,
+                row["status"] if row["status"] != "completed" else f"{value:.4f}",
+                va="center",
+                fontsize=8,
+            )
+        figure.suptitle(f"Sweep {sweep_dir}")
+        figure.tight_layout()
+        write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
+        plt.close(figure)
+
+
+def summarize(sweep_dir: Path) -> List[dict]:
+    """Write summary.csv, summary.md and summary.png into `sweep_dir`; return the rows, best first."""
+    rows = sorted((read_job(job) for job in job_directories(sweep_dir)), key=sort_key)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(sweep_dir / "summary.csv", buffer.getvalue())
+    counts = {
+        status: sum(row["status"] == status for row in rows) for status in dict.fromkeys(row["status"] for row in rows)
+    }
+    lines = [
+        f"# Sweep summary: {sweep_dir}",
+        "",
+        f"{len(rows)} jobs: "
+        + ", ".join(f"{count} {status}" for status, count in counts.items())
+        + ". Best validation accuracy first.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
+    lines += [
+        "| " + " | ".join(format_value(row[column]).replace("|", "\\|") for column in COLUMNS) + " |" for row in rows
+    ]
+    write_text(sweep_dir / "summary.md", "\n".join(lines) + "\n")
+    plot_summary(sweep_dir / "summary.png", sweep_dir, rows)
+    return rows
+
+
+class SummaryCallback(Callback):
+    """Hydra callback: summarize the sweep when a multirun ends; exit 1 when any job failed."""
+
+    sweep_started = False  # read by fcbaseline.__main__.cli: a failure after this is not a usage error
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        SummaryCallback.sweep_started = True
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        rows = summarize(sweep_dir)
+        failed = [row["job"] for row in rows if row["status"] != "completed"]
+        print(f"Sweep summary: {sweep_dir / 'summary.md'}")
+        print((sweep_dir / "summary.md").read_text())
+        if any(row["status"] in ("failed", "killed") for row in rows):
+            print(f"Jobs not completed: {', '.join(failed)}; see their metrics.json for the error.", file=sys.stderr)
+            sys.exit(1)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Rebuild summary.csv, summary.md and summary.png of fcbaseline sweeps."
+    )
+    parser.add_argument("sweep_dirs", nargs="+", type=Path, help="sweep directories (outputs/multirun/<date>/<time>)")
+    arguments = parser.parse_args(argv)
+    status = 0
+    for sweep_dir in arguments.sweep_dirs:
+        if not sweep_dir.is_dir():
+            print(
+                f"{sweep_dir}: not a directory; give the sweep directory that holds the numbered job folders.",
+                file=sys.stderr,
+            )
+            status = 2
+            continue
+        rows = summarize(sweep_dir)
+        print(f"{sweep_dir}: {len(rows)} jobs summarized in summary.csv, summary.md, summary.png")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
