@@ -40,6 +40,22 @@ def check_backend() -> None:
         )
 
 
+def thread_budget(config: DictConfig):
+    """TensorFlow threads for this job: training.threads, else a fair share of the cores when a launcher
+    runs jobs side by side (otherwise every job starts a thread per core and they fight), else None."""
+    if config.training.threads:
+        return config.training.threads
+    hydra_config = HydraConfig.get()
+    launcher = hydra_config.runtime.choices.get("hydra/launcher") or ""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if launcher == "joblib":
+        parallel = hydra_config.launcher.n_jobs
+        return max(1, cores // (cores if parallel < 1 else min(parallel, cores)))
+    if launcher.startswith("ray"):
+        return max(1, int(hydra_config.launcher.ray.remote.get("num_cpus") or 1))
+    return None
+
+
 def resumed_config(config: DictConfig, output_dir: Path):
     """(the config to continue with, the checkpoint) for `resume=<run directory>`."""
     from fcbaseline.train import load_checkpoint
@@ -129,6 +145,9 @@ def run(config: DictConfig, output_dir: Path) -> float:
             f"images of {dataset.name}; choose a batch size of at most {len(y_train)}."
         )
 
+    threads = thread_budget(config)
+    if threads:  # read by TensorFlow when it starts, which is below
+        os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
     # TensorFlow is imported only now, after the config and the data have passed their checks.
     from fcbaseline import model as model_builder
     from fcbaseline import report, train
@@ -148,6 +167,7 @@ def run(config: DictConfig, output_dir: Path) -> float:
         "batch_size": config.training.batch_size,
         "epochs_planned": config.training.epochs,
         "seed": config.training.seed,
+        "threads": threads,
         "validation": config.training.validation,
         "training_samples": len(y_train),
         "validation_samples": len(y_valid),

@@ -74,6 +74,7 @@ class TrainingConfig:
     validation: str = "test"
     validation_fraction: float = 0.1
     verbose: bool = True
+    threads: Optional[int] = None
 
 
 @dataclass
@@ -162,6 +163,8 @@ def validate(config: DictConfig) -> None:
     for key in ("epochs", "batch_size"):
         if config.training[key] <= 0:
             raise ConfigError(f"training.{key}={config.training[key]} must be a positive integer.")
+    if config.training.threads is not None and config.training.threads <= 0:
+        raise ConfigError(f"training.threads={config.training.threads} must be a positive number of threads, or null.")
     _check_name("training.validation", config.training.validation, ("test", "split"))
     if not 0 < config.training.validation_fraction < 1:
         raise ConfigError(

@@ -1,6 +1,7 @@
 """Result files written whole or not at all: a temporary name in the same folder, then a rename."""
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -20,8 +21,19 @@ def write_text(path: Path, text: str) -> None:
     write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
+def finite_or_none(value):
+    """NaN and infinity become null: strict JSON readers (jq, browsers) refuse them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    return value
+
+
 def write_json(path: Path, content: dict) -> None:
-    write_text(path, json.dumps(content, indent=2) + "\n")
+    write_text(path, json.dumps(finite_or_none(content), indent=2, allow_nan=False) + "\n")
 
 
 def read_json(path: Path) -> dict:

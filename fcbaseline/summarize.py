@@ -98,6 +98,18 @@ def format_value(value) -> str:
     return "" if value is None else str(value)
 
 
+def swept_labels(rows: List[dict]) -> List[str]:
+    """Each job's label: only the overrides whose values differ between jobs (the swept ones)."""
+    parsed = [dict(override.split("=", 1) for override in row["overrides"].split() if "=" in override) for row in rows]
+    keys = [
+        key for key in dict.fromkeys(key for job in parsed for key in job) if len({job.get(key) for job in parsed}) > 1
+    ]
+    return [
+        f"{row['job']}: " + (" ".join(f"{key}={job.get(key)}" for key in keys) or row["overrides"])
+        for row, job in zip(rows, parsed)
+    ]
+
+
 def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
     import matplotlib
 
@@ -106,22 +118,20 @@ def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
 
     with plt.style.context("ggplot"):
         figure, (curves, bars) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [3, 2]})
-        for row in rows:
+        labels = swept_labels(rows)
+        for row, label in zip(rows, labels):
             history = read_histories(sweep_dir / row["job"])
             if history and history[0]:
-                curves.plot(
-                    *history, marker="." if len(history[0]) < 30 else None, label=f"{row['job']}: {row['overrides']}"
-                )
+                curves.plot(*history, marker="." if len(history[0]) < 30 else None, label=label)
         curves.set_title("Validation accuracy per epoch")
         curves.set_xlabel("Epoch #")
         curves.set_ylabel("val_accuracy")
         if curves.lines:
             curves.legend(fontsize=8)
-        labels = [f"{row['job']}: {row['overrides']}"[:40] for row in rows]
         values = [row["test_accuracy"] if isinstance(row["test_accuracy"], float) else 0.0 for row in rows]
         colors = ["tab:blue" if row["status"] == "completed" else "tab:red" for row in rows]
         bars.barh(range(len(rows)), values, color=colors)
-        bars.set_yticks(range(len(rows)), labels, fontsize=8)
+        bars.set_yticks(range(len(rows)), [label[:48] for label in labels], fontsize=8)
         bars.invert_yaxis()
         bars.set_xlim(0, 1)
         bars.set_xlabel("test accuracy (red: not completed)")

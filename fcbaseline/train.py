@@ -35,7 +35,13 @@ def make_evaluator(model, num_classes: int):
     """A function (x, labels) -> (mean loss, accuracy, class probabilities) over a whole split."""
     loss_function = keras.losses.CategoricalCrossentropy()
 
-    @tf.function
+    # any batch length (the last batch of a split is shorter) with one trace
+    signature = [
+        tf.TensorSpec([None, model.input_shape[-1]], tf.float32),
+        tf.TensorSpec([None, num_classes], tf.float32),
+    ]
+
+    @tf.function(input_signature=signature)
     def batch_sums(x, y):
         probabilities = model(x, training=False)
         size = tf.cast(tf.shape(x)[0], tf.float32)

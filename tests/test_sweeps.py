@@ -1,0 +1,148 @@
+"""Real Hydra multiruns in a subprocess: summary, failure isolation, resume, joblib, Ray, Optuna."""
+
+import csv
+import math
+
+import pytest
+
+from fcbaseline import summarize
+from tests.conftest import needs_mnist, read_metrics, run_cli
+
+
+def sweep_directory(cwd):
+    [found] = [path.parent for path in (cwd / "outputs" / "multirun").glob("*/*/summary.csv")]
+    return found
+
+
+def summary_rows(sweep):
+    with open(sweep / "summary.csv", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+@needs_mnist
+def test_failed_job_is_isolated_summarized_and_rerun_alone_on_resume(tmp_path):
+    sweep_arguments = ["-m", "training.epochs=1", "model.activation=relu"]
+    result = run_cli([*sweep_arguments, "model.hidden_sizes=[64],[0],[32]"], cwd=tmp_path)
+    assert result.returncode == 1  # the sweep finished, and says that a job failed
+    assert "Jobs not completed: 1" in result.stderr
+    sweep = sweep_directory(tmp_path)
+    rows = summary_rows(sweep)
+    assert {row["job"]: row["status"] for row in rows} == {"0": "completed", "1": "failed", "2": "completed"}
+    assert [row["job"] for row in rows][-1] == "1"  # best first, failures last
+    assert all(float(row["test_accuracy"]) > 0.8 for row in rows if row["status"] == "completed")
+    failed = read_metrics(sweep / "1")
+    assert "model.hidden_sizes[0]=0" in failed["error"] and "Traceback" in failed["traceback"]
+    for name in ("summary.md", "summary.png"):
+        assert (sweep / name).is_file()
+    assert (
+        "| 1 | training.epochs=1 model.activation=relu model.hidden_sizes=[0] | failed |"
+        in (sweep / "summary.md").read_text()
+    )
+    finished = {job: (sweep / job / "model.keras").stat().st_mtime_ns for job in ("0", "2")}
+
+    resumed = run_cli([*sweep_arguments, "model.hidden_sizes=[64],[16],[32]", f"resume={sweep}"], cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (
+        resumed.stdout.count("already completed with this config")
+        + resumed.stderr.count("already completed with this config")
+        == 2
+    )
+    assert {job: (sweep / job / "model.keras").stat().st_mtime_ns for job in ("0", "2")} == finished
+    assert sorted(path.name for path in sweep.iterdir() if path.is_dir()) == ["0", "1", "2"]  # no renumbering
+    assert {row["job"]: row["status"] for row in summary_rows(sweep)} == {j: "completed" for j in "012"}
+    assert read_metrics(sweep / "1")["architecture"] == "784-16-10 relu"
+    assert "model.hidden_sizes=[16]" in (sweep / "1" / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_diverging_job_stops_early_with_its_report(tmp_path):
+    result = run_cli(
+        ["-m", "dataset=digits", "training.epochs=5", "model.activation=linear", "optimizer.lr=1e30,0.01"],
+        cwd=tmp_path,
+        data_dir=None,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]  # diverging is a result, not a crash
+    sweep = sweep_directory(tmp_path)
+    statuses = {row["job"]: row["status"] for row in summary_rows(sweep)}
+    assert statuses == {"0": "diverged", "1": "completed"}
+    diverged = read_metrics(sweep / "0")
+    assert diverged["epochs_run"] == 1 and diverged["test_loss"] is None  # NaN is written as null
+    for name in ("history.csv", "training_plot.png", "classification_report.txt"):
+        assert (sweep / "0" / name).is_file()
+
+
+def test_summarize_command_rebuilds_and_reports_killed_jobs(tmp_path):
+    result = run_cli(
+        ["-m", "dataset=digits", "training.epochs=2", "model.hidden_sizes=[16],[32]"], cwd=tmp_path, data_dir=None
+    )
+    assert result.returncode == 0
+    sweep = sweep_directory(tmp_path)
+    # a job killed outright leaves metrics.json saying "running", written by a process that is gone
+    metrics_path = sweep / "1" / "metrics.json"
+    metrics_path.write_text(metrics_path.read_text().replace('"status": "completed"', '"status": "running"'))
+    (sweep / "summary.csv").unlink()
+    assert summarize.main([str(sweep), str(sweep)]) == 0
+    assert {row["job"]: row["status"] for row in summary_rows(sweep)} == {"0": "completed", "1": "killed"}
+    assert summarize.main([str(tmp_path / "no_such_sweep")]) == 2
+
+
+def test_swept_labels_show_only_what_varies():
+    rows = [
+        {"job": "0", "overrides": "dataset=digits optimizer.lr=0.1"},
+        {"job": "1", "overrides": "dataset=digits optimizer.lr=0.01"},
+    ]
+    assert summarize.swept_labels(rows) == ["0: optimizer.lr=0.1", "1: optimizer.lr=0.01"]
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_with_capped_threads(tmp_path):
+    result = run_cli(
+        [
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "dataset=digits",
+            "training.epochs=3",
+            "model.hidden_sizes=[16],[32],[64],[128]",
+        ],
+        cwd=tmp_path,
+        data_dir=None,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = sweep_directory(tmp_path)
+    jobs = [read_metrics(sweep / str(job)) for job in range(4)]
+    assert all(job["status"] == "completed" for job in jobs)
+    assert {job["threads"] for job in jobs} == {1}  # 2 cores / 2 jobs at once
+    assert len({job["pid"] for job in jobs}) >= 2  # really more than one process
+    assert len(summary_rows(sweep)) == 4
+
+
+def test_ray_launcher_on_a_local_ray_instance(tmp_path):
+    result = run_cli(
+        ["-m", "hydra/launcher=ray", "dataset=digits", "training.epochs=3", "model.hidden_sizes=[16],[32]"],
+        cwd=tmp_path,
+        data_dir=None,
+        extra_environment={"RAY_USAGE_STATS_ENABLED": "0"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = sweep_directory(tmp_path)
+    rows = summary_rows(sweep)
+    assert {row["status"] for row in rows} == {"completed"} and len(rows) == 2
+    assert {read_metrics(sweep / job)["threads"] for job in ("0", "1")} == {1}  # one CPU per Ray task
+
+
+def test_optuna_search_optimizes_validation_split_never_the_test_set(tmp_path):
+    result = run_cli(
+        ["-m", "hparams_search=mnist_optuna", "dataset=digits", "hydra.sweeper.n_trials=3", "training.epochs=3"],
+        cwd=tmp_path,
+        data_dir=None,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = sweep_directory(tmp_path)
+    trials = [read_metrics(sweep / str(job)) for job in range(3)]
+    for trial in trials:
+        assert trial["validation"] == "split" and trial["training_samples"] + trial["validation_samples"] == 1347
+        assert trial["optimizer"]["lr"] != 0.01  # sampled, not the default
+    best = max(trial["best_val_accuracy"] for trial in trials)
+    logged = next(line for line in (result.stdout + result.stderr).splitlines() if "Best value:" in line)
+    assert math.isclose(float(logged.split("Best value:")[1]), best, abs_tol=1e-9)
+    assert len(summary_rows(sweep)) == 3
+    assert "best_value" in (sweep / "optimization_results.yaml").read_text()
