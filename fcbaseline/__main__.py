@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from fcbaseline import data  # noqa: E402
 from fcbaseline.config import ConfigError, config_dir, register_configs, validate  # noqa: E402
-from fcbaseline.files import read_json, write_json, write_text  # noqa: E402
+from fcbaseline.files import OutputError, read_json, write_json, write_text  # noqa: E402
 from fcbaseline.summarize import SummaryCallback  # noqa: E402
 
 log = logging.getLogger("fcbaseline")
@@ -242,7 +242,10 @@ def record_failure(output_dir: Path, error: BaseException) -> None:
         error=f"{type(error).__name__}: {error}",
         traceback="".join(traceback.format_exception(type(error), error, error.__traceback__)),
     )
-    write_json(output_dir / "metrics.json", metrics)
+    try:
+        write_json(output_dir / "metrics.json", metrics)
+    except OutputError:
+        pass  # the folder cannot take even this (a full disk): the console error is the record
 
 
 register_configs()
@@ -262,7 +265,7 @@ def main(config: DictConfig) -> float:
     except Exception as error:
         if not (config.resume and isinstance(error, ConfigError)):  # a refused resume leaves the run as it was
             record_failure(output_dir, error)
-        expected = isinstance(error, (ConfigError, data.DataError))
+        expected = isinstance(error, (ConfigError, data.DataError, OutputError))
         if expected:  # a usage or data problem: one clear paragraph; HYDRA_FULL_ERROR=1 adds the traceback
             log.error(str(error))
         else:

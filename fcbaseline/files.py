@@ -1,10 +1,26 @@
-"""Result files written whole or not at all: a temporary name in the same folder, then a rename."""
+"""Result files written whole or not at all (a temporary name in the same folder, then a rename),
+and a check, before anything runs, that the output folder can be written."""
 
 import json
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Callable
+
+from hydra.experimental.callback import Callback
+
+
+class OutputError(RuntimeError):
+    """A result file that cannot be written (full disk, read-only folder); says where and what to do."""
+
+
+def output_error(path: Path, error: OSError) -> OutputError:
+    return OutputError(
+        f"Cannot write {path}: {error.strerror or error}. Free disk space or make the folder writable, or "
+        f"send the results elsewhere with hydra.run.dir=<folder> (hydra.sweep.dir=<folder> with -m). "
+        f"Files already in the folder were left as they were."
+    )
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
@@ -13,8 +29,13 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     try:
         write(temporary)
         os.replace(temporary, path)
+    except OSError as error:
+        raise output_error(path, error) from None
     finally:
-        temporary.unlink(missing_ok=True)
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass  # the folder itself is gone or unwritable: the error above already says so
 
 
 def write_text(path: Path, text: str) -> None:
@@ -42,3 +63,28 @@ def read_json(path: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+class OutputFolderCheck(Callback):
+    """Hydra callback: refuse, in one paragraph and before any work, an output folder that cannot be written."""
+
+    def on_run_start(self, config, **kwargs) -> None:
+        self.check(Path(config.hydra.run.dir), "hydra.run.dir")
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        self.check(Path(config.hydra.sweep.dir), "hydra.sweep.dir")
+
+    @staticmethod
+    def check(folder: Path, key: str) -> None:
+        probe = folder / ".fcbaseline-write-test"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            print(
+                f"Cannot write the output folder {folder} ({type(error).__name__}: {error.strerror or error}). "
+                f"Choose a writable folder with {key}=<folder>, or fix the permissions.",
+                file=sys.stderr,
+            )
+            sys.exit(2)

@@ -3,8 +3,6 @@
 import csv
 import math
 
-import pytest
-
 from fcbaseline import summarize
 from tests.conftest import needs_mnist, read_metrics, run_cli
 
