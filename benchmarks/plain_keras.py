@@ -1,6 +1,6 @@
 """The recipe written the obvious way, as the original tutorials do: `model.fit` on NumPy arrays.
 
-    python benchmarks/plain_keras.py mnist 6      # prints one JSON line: per-epoch seconds and history
+    python benchmarks/plain_keras.py mnist 6 [seed] [activation]   # prints one JSON line: seconds, history
 
 The reference that benchmarks/epoch_time.py compares fcbaseline against; data comes from
 fcbaseline's loader so both train on identical arrays.
@@ -37,9 +37,10 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self.started)
 
 
-def main(name: str, epochs: int, seed: int = 42) -> None:
+def main(name: str, epochs: int, seed: int = 42, activation: str = "") -> None:
     dataset = data.load_dataset(compose_config([f"dataset={name}"]).dataset)
-    hidden_sizes, activation, batch_size = RECIPES[name]
+    hidden_sizes, recipe_activation, batch_size = RECIPES[name]
+    activation = activation or recipe_activation
     keras.utils.set_random_seed(seed)
     model = keras.Sequential(
         [keras.Input((dataset.x_train.shape[1],))]
@@ -51,9 +52,9 @@ def main(name: str, epochs: int, seed: int = 42) -> None:
     y_test = keras.utils.to_categorical(dataset.y_test, 10)
     timer = EpochTimer()
     history = model.fit(
-        dataset.x_train,
+        data.to_unit_interval(dataset.x_train),
         y_train,
-        validation_data=(dataset.x_test, y_test),
+        validation_data=(data.to_unit_interval(dataset.x_test), y_test),
         batch_size=batch_size,
         epochs=epochs,
         verbose=0,
@@ -63,4 +64,4 @@ def main(name: str, epochs: int, seed: int = 42) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), *(int(value) for value in sys.argv[3:]))
+    main(sys.argv[1], int(sys.argv[2]), *(int(value) for value in sys.argv[3:4]), *sys.argv[4:5])

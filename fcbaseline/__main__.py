@@ -150,7 +150,7 @@ def run(config: DictConfig, output_dir: Path) -> float:
         os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
     # TensorFlow is imported only now, after the config and the data have passed their checks.
     from fcbaseline import model as model_builder
-    from fcbaseline import report, train
+    from fcbaseline import train
 
     train.seed_everything(config.training.seed)
     num_classes = len(dataset.class_names)
@@ -194,6 +194,8 @@ def run(config: DictConfig, output_dir: Path) -> float:
         OmegaConf.to_yaml(config, resolve=True),
         resume_from=checkpoint,
     )
+
+    from fcbaseline import report  # matplotlib and scikit-learn: imported after training, off the start-up path
 
     test_loss, test_accuracy, probabilities = train.make_evaluator(model, num_classes)(dataset.x_test, dataset.y_test)
     predicted = probabilities.argmax(axis=1)

@@ -75,6 +75,7 @@ class TrainingConfig:
     validation_fraction: float = 0.1
     verbose: bool = True
     threads: Optional[int] = None
+    xla: bool = True
 
 
 @dataclass

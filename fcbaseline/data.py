@@ -1,4 +1,9 @@
-"""Find, read and check a dataset by name; return flat float32 pixels in [0, 1] and integer labels.
+"""Find, read and check a dataset by name; return flat uint8 pixels and integer labels.
+
+Pixels stay uint8 (0..255) in memory and are scaled to [0, 1] as float32 where they are used, one
+batch at a time (`to_unit_interval` here, `train.to_unit_interval` inside TensorFlow): the same
+float32 values as scaling the whole array up front, in a quarter of the memory (CIFAR-10's training
+set is 150 MB as uint8, 614 MB as float32 and 1.2 GB as float64).
 
 Where a dataset is looked for, in order:
 1. `dataset.data_dir` (the folder holding this dataset's files, or its named subfolder);
@@ -41,7 +46,7 @@ class DataError(RuntimeError):
 class Dataset:
     name: str
     class_names: List[str]
-    x_train: np.ndarray  # (samples, features) float32 in [0, 1]
+    x_train: np.ndarray  # (samples, features) uint8 pixels, 0..255
     y_train: np.ndarray  # (samples,) int64 class indices
     x_test: np.ndarray
     y_test: np.ndarray
@@ -298,14 +303,16 @@ def _check(name: str, split: str, images: np.ndarray, labels: np.ndarray, image_
     return labels.astype(np.int64)
 
 
-def _scale(images: np.ndarray) -> np.ndarray:
-    flat = images.reshape(len(images), -1).astype(np.float32)  # float32: CIFAR-10 in float64 is 1.5 GB
-    flat /= 255.0
-    return flat
+PIXEL_MAX = 255.0
+
+
+def to_unit_interval(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1], the recipes' input scaling."""
+    return pixels.astype(np.float32) / np.float32(PIXEL_MAX)
 
 
 def load_dataset(config) -> Dataset:
-    """Load `config.name` (a DatasetConfig), checked, flattened and scaled to [0, 1] float32."""
+    """Load `config.name` (a DatasetConfig): checked, each image flattened to a row of uint8 pixels."""
     loader, image_shape = DATASETS[config.name]
     (x_train, y_train, x_test, y_test), source = loader(config)
     num_classes = len(config.class_names)
@@ -314,9 +321,9 @@ def load_dataset(config) -> Dataset:
     return Dataset(
         name=config.name,
         class_names=list(config.class_names),
-        x_train=_scale(x_train),
+        x_train=np.ascontiguousarray(x_train.reshape(len(x_train), -1)),
         y_train=y_train,
-        x_test=_scale(x_test),
+        x_test=np.ascontiguousarray(x_test.reshape(len(x_test), -1)),
         y_test=y_test,
         source=source,
         image_shape=tuple(image_shape),

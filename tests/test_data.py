@@ -83,12 +83,13 @@ def test_real_mnist_matches_the_published_facts():
     before = fingerprint(MNIST_DIR)
     dataset = data.load_dataset(dataset_config("mnist", data_dir=str(MNIST_DIR)))
     assert dataset.x_train.shape == (60000, 784) and dataset.x_test.shape == (10000, 784)
-    assert dataset.x_train.dtype == np.float32 and dataset.x_test.dtype == np.float32
-    assert dataset.x_train.min() == 0.0 and dataset.x_train.max() == 1.0
+    assert dataset.x_train.dtype == np.uint8 and dataset.x_test.dtype == np.uint8
+    scaled = data.to_unit_interval(dataset.x_test)
+    assert scaled.dtype == np.float32 and scaled.min() == 0.0 and scaled.max() == 1.0
     assert dataset.y_train[0] == 5 and dataset.y_test[0] == 7
     assert np.bincount(dataset.y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     assert np.bincount(dataset.y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    assert dataset.x_train.mean() * 255 == pytest.approx(33.318, abs=0.001)
+    assert dataset.x_train.mean() == pytest.approx(33.318, abs=0.001)
     assert fingerprint(MNIST_DIR) == before
 
 
@@ -103,16 +104,16 @@ def test_mnist_is_found_through_the_environment_variable(monkeypatch):
 def test_real_cifar10_matches_the_published_facts():
     dataset = data.load_dataset(dataset_config("cifar10", data_dir=str(CIFAR10_DIR)))
     assert dataset.x_train.shape == (50000, 3072) and dataset.x_test.shape == (10000, 3072)
-    assert dataset.x_train.dtype == np.float32
+    assert dataset.x_train.dtype == np.uint8
     assert dataset.y_train[0] == 6 and dataset.y_test[0] == 3
     assert np.bincount(dataset.y_train).tolist() == [5000] * 10
     assert np.bincount(dataset.y_test).tolist() == [1000] * 10
     assert np.bincount(dataset.y_train[:10000]).tolist() == [1005, 974, 1032, 1016, 999, 937, 1030, 1001, 1025, 981]
     # Keras' channels-last order: pixel (0, 0) of image 0 is R, G, B; data_batch_1 row 0 starts 59, 43, 50 (R plane).
-    image = (dataset.x_train[0] * 255).round().reshape(32, 32, 3)
+    image = dataset.x_train[0].reshape(32, 32, 3)
     assert image[0, :3, 0].tolist() == [59, 43, 50]
     assert image[31, 29:, 2].tolist() == [140, 84, 72]  # the row ends with the last three B-plane values
-    means = (dataset.x_train.reshape(-1, 3).mean(axis=0, dtype=np.float64) * 255).tolist()
+    means = dataset.x_train.reshape(-1, 3).mean(axis=0, dtype=np.float64).tolist()
     assert means == pytest.approx([125.307, 122.950, 113.865], abs=0.002)
 
 
@@ -129,7 +130,7 @@ def test_fashion_mnist_from_the_debian_package():
 def test_digits_needs_no_files():
     dataset = data.load_dataset(dataset_config("digits"))
     assert dataset.x_train.shape == (1347, 64) and dataset.x_test.shape == (450, 64)
-    assert dataset.x_train.max() == 1.0 and dataset.x_train.dtype == np.float32
+    assert dataset.x_train.max() == 255 and data.to_unit_interval(dataset.x_train).max() == 1.0
     full_counts = np.bincount(np.concatenate([dataset.y_train, dataset.y_test]))
     assert np.abs(np.bincount(dataset.y_test) - full_counts * 0.25).max() < 1  # stratified
 
@@ -142,7 +143,7 @@ def test_fashion_mnist_files_in_a_data_dir_are_read_exactly(tmp_path):
     dataset = data.load_dataset(dataset_config("fashion_mnist", data_dir=str(tmp_path)))
     assert dataset.source == str(tmp_path / "fashion-mnist")
     assert np.array_equal(dataset.y_train, arrays["train_labels"])
-    assert np.array_equal((dataset.x_test * 255).round().astype(np.uint8), arrays["test_images"].reshape(7, -1))
+    assert np.array_equal(dataset.x_test, arrays["test_images"].reshape(7, -1))
 
 
 def test_cifar10_batches_in_a_data_dir_are_read_exactly(tmp_path):
@@ -151,7 +152,7 @@ def test_cifar10_batches_in_a_data_dir_are_read_exactly(tmp_path):
     assert dataset.x_train.shape == (20, 3072) and dataset.x_test.shape == (4, 3072)
     rows, labels = written["data_batch_2"]
     assert dataset.y_train[4:8].tolist() == labels
-    hwc = (dataset.x_train[4:8] * 255).round().astype(np.uint8).reshape(4, 32, 32, 3)
+    hwc = dataset.x_train[4:8].reshape(4, 32, 32, 3)
     assert np.array_equal(hwc, rows.reshape(4, 3, 32, 32).transpose(0, 2, 3, 1))
 
 

@@ -82,7 +82,7 @@ def test_mnist_end_to_end_writes_every_output(tmp_path):
             "from tests.test_data import dataset_config;"
             "d = data.load_dataset(dataset_config('mnist', data_dir=str(MNIST_DIR)));"
             f"m = keras.models.load_model(r'{run_directory / 'model.keras'}');"
-            "print((m.predict(d.x_test, verbose=0).argmax(1) == d.y_test).mean())",
+            "print((m.predict(data.to_unit_interval(d.x_test), verbose=0).argmax(1) == d.y_test).mean())",
         ],
         capture_output=True,
         text=True,
