@@ -22,13 +22,12 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
-from fcbaseline import data  # noqa: E402
+from fcbaseline import data, resume  # noqa: E402
 from fcbaseline.config import ConfigError, config_dir, register_configs, validate  # noqa: E402
 from fcbaseline.files import OutputError, read_json, write_json, write_text  # noqa: E402
 from fcbaseline.summarize import SummaryCallback  # noqa: E402
 
 log = logging.getLogger("fcbaseline")
-CHECKPOINT = "checkpoint.npz"  # the state after the last completed epoch: what `resume=<run dir>` continues from
 
 
 def check_backend() -> None:
@@ -56,76 +55,19 @@ def thread_budget(config: DictConfig):
     return None
 
 
-def resumed_config(config: DictConfig, output_dir: Path):
-    """(the config to continue with, the checkpoint) for `resume=<run directory>`."""
-    from fcbaseline.train import load_checkpoint
-
-    checkpoint_path = output_dir / CHECKPOINT
-    if not checkpoint_path.is_file():
-        raise ConfigError(
-            f"resume={config.resume}: there is no {CHECKPOINT} in {output_dir}, so there is nothing to resume. "
-            f"Point resume at the directory of an interrupted fcbaseline run (it holds metrics.json and {CHECKPOINT})."
-        )
-    checkpoint = load_checkpoint(checkpoint_path)
-    saved = OmegaConf.create(checkpoint["config"])
-    overrides = HydraConfig.get().overrides.task
-    given = [override for override in overrides if not override.startswith(("resume=", "training.epochs="))]
-    if given:  # the user restated the config: it must be the same run, though it may ask for more epochs
-        current = OmegaConf.to_container(config, resolve=True)
-        current["resume"], current["training"]["epochs"] = None, saved.training.epochs
-        different = [key for key in current if key != "resume" and current[key] != OmegaConf.to_container(saved)[key]]
-        if different:
-            raise ConfigError(
-                f"resume={config.resume}: the config given differs from the interrupted run's in "
-                f"{', '.join(different)}. Resume with `resume=<directory>` alone (its saved config is used, "
-                f"optionally with training.epochs=N), or start a new run."
-            )
-    if any(override.startswith("training.epochs=") for override in overrides):
-        saved.training.epochs = config.training.epochs
-    saved.resume = config.resume
-    return saved, checkpoint
-
-
-def same_run(config: DictConfig, saved_yaml: str) -> bool:
-    """Whether `config` is the run that saved `saved_yaml` (the `resume` key aside)."""
-    current = OmegaConf.to_container(config, resolve=True)
-    saved = OmegaConf.to_container(OmegaConf.create(saved_yaml))
-    current["resume"] = saved["resume"] = None
-    return current == saved
-
-
-def resumed_sweep_job(config: DictConfig, output_dir: Path):
-    """For a job of `-m ... resume=<sweep dir>`: ("skip", metrics), ("continue", checkpoint) or ("fresh", None)."""
-    from fcbaseline.train import load_checkpoint
-
-    metrics = read_json(output_dir / "metrics.json")
-    checkpoint = load_checkpoint(output_dir / CHECKPOINT) if (output_dir / CHECKPOINT).is_file() else None
-    if checkpoint is not None and same_run(config, checkpoint["config"]):
-        if metrics.get("status") == "completed":
-            return "skip", metrics
-        return "continue", checkpoint
-    # new, failed before its first epoch, or its config changed: run it afresh, recording what runs
-    # (Hydra leaves .hydra/ alone while resuming, to keep completed jobs' records as they were)
-    hydra_dir = output_dir / ".hydra"
-    hydra_dir.mkdir(exist_ok=True)
-    write_text(hydra_dir / "config.yaml", OmegaConf.to_yaml(config))
-    overrides = [override for override in HydraConfig.get().overrides.task if not override.startswith("resume=")]
-    write_text(hydra_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(overrides)))
-    return "fresh", None
-
-
 def run(config: DictConfig, output_dir: Path) -> float:
     """One training run into `output_dir`; returns the best validation accuracy (a sweeper's objective)."""
     started = time.perf_counter()
     checkpoint = None
+    overrides = list(HydraConfig.get().overrides.task)
     if config.resume and HydraConfig.get().mode == RunMode.MULTIRUN:
-        action, found = resumed_sweep_job(config, output_dir)
+        action, found = resume.sweep_job(config, output_dir, overrides)
         if action == "skip":
             log.info(f"job {HydraConfig.get().job.num} already completed with this config; kept as it is")
             return found["best_val_accuracy"]
         checkpoint = found
     elif config.resume:
-        config, checkpoint = resumed_config(config, output_dir)
+        config, checkpoint = resume.single_run(config, output_dir, overrides)
         validate(config)
     metrics_path = output_dir / "metrics.json"
     dataset = data.load_dataset(config.dataset)
@@ -172,7 +114,7 @@ def run(config: DictConfig, output_dir: Path) -> float:
         "training_samples": len(y_train),
         "validation_samples": len(y_valid),
         "test_samples": len(dataset.y_test),
-        "overrides": list(HydraConfig.get().overrides.task),
+        "overrides": overrides,
         "pid": os.getpid(),  # with host: lets a sweep summary tell a running job from a killed one
         "host": platform.node(),
         "versions": {
@@ -190,7 +132,7 @@ def run(config: DictConfig, output_dir: Path) -> float:
         (x_train, y_train, x_valid, y_valid),
         num_classes,
         config.training,
-        output_dir / CHECKPOINT,
+        output_dir / resume.CHECKPOINT,
         OmegaConf.to_yaml(config, resolve=True),
         resume_from=checkpoint,
     )

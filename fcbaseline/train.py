@@ -8,19 +8,17 @@ The reported epoch loss and accuracy are, as in `model.fit`, the batch-size-weig
 the per-batch values measured during the epoch's updates.
 """
 
-import json
 import logging
 import math
 import signal
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from fcbaseline.data import PIXEL_MAX
-from fcbaseline.files import write_atomically
+from fcbaseline.resume import restore, save_checkpoint
 
 log = logging.getLogger(__name__)
 EVALUATION_BATCH = 2048  # any size gives the same numbers; this one keeps memory small on CIFAR-10
@@ -123,37 +121,6 @@ class StopRequests:
     def __exit__(self, *exception):
         for number, handler in self.previous.items():
             signal.signal(number, handler)
-
-
-def save_checkpoint(path: Path, model, optimizer, history, order_generator, config_yaml: str) -> None:
-    """Weights, optimizer variables, batch-order RNG state, history and config in one .npz, written atomically."""
-    arrays = {f"weight_{i}": value for i, value in enumerate(model.get_weights())}
-    arrays |= {f"optimizer_{i}": variable.numpy() for i, variable in enumerate(optimizer.variables)}
-    state = {"history": history, "order_generator": order_generator.bit_generator.state, "config": config_yaml}
-    arrays["state"] = np.array(json.dumps(state))
-
-    def write(temporary: Path) -> None:
-        with open(temporary, "wb") as file:  # a file object: np.savez would append .npz to a bare name
-            np.savez(file, **arrays)
-
-    write_atomically(path, write)
-
-
-def load_checkpoint(path: Path) -> dict:
-    with np.load(path, allow_pickle=False) as file:
-        state = json.loads(str(file["state"]))
-        count = lambda prefix: sum(1 for name in file.files if name.startswith(prefix))  # noqa: E731
-        state["weights"] = [file[f"weight_{i}"] for i in range(count("weight_"))]
-        state["optimizer"] = [file[f"optimizer_{i}"] for i in range(count("optimizer_"))]
-    return state
-
-
-def restore(checkpoint: dict, model, optimizer, order_generator) -> None:
-    model.set_weights(checkpoint["weights"])
-    optimizer.build(model.trainable_variables)
-    for variable, value in zip(optimizer.variables, checkpoint["optimizer"], strict=True):
-        variable.assign(value)
-    order_generator.bit_generator.state = checkpoint["order_generator"]
 
 
 def fit(model, optimizer, splits, num_classes, training, checkpoint_path, config_yaml, resume_from=None):
