@@ -92,7 +92,10 @@ def register_configs() -> None:
     config_store = ConfigStore.instance()
     config_store.store(name="base_config", node=Config)
     # Used by conf/config.yaml: resuming runs in the given directory and leaves its .hydra/ untouched.
-    OmegaConf.register_new_resolver("resume_or", lambda resume, new: resume or new, replace=True)
+    # (`resume=true` means "the directory given by hydra.run.dir / hydra.sweep.dir", set explicitly)
+    OmegaConf.register_new_resolver(
+        "resume_or", lambda resume, new: new if resume in (None, True, "true", "True") else resume, replace=True
+    )
     OmegaConf.register_new_resolver("unless_resuming", lambda resume, value: None if resume else value, replace=True)
     for name, schema in OPTIMIZER_SCHEMAS.items():
         config_store.store(name=f"{name}_schema", node=schema)

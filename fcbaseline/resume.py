@@ -61,7 +61,8 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
     if not path.is_file():
         raise ConfigError(
             f"resume={config.resume}: there is no {CHECKPOINT} in {output_dir}, so there is nothing to resume. "
-            f"Point resume at the directory of an interrupted fcbaseline run (it holds metrics.json and {CHECKPOINT})."
+            f"Point resume at the directory of an interrupted fcbaseline run (it holds metrics.json and {CHECKPOINT}): "
+            f"resume=<run dir>, or resume=true hydra.run.dir=<run dir>."
         )
     checkpoint = load_checkpoint(path)
     more_epochs = any(override.startswith("training.epochs=") for override in overrides)

@@ -63,7 +63,9 @@ def test_interrupted_run_resumes_to_the_same_history(tmp_path, uninterrupted, st
         assert 2 <= len(done) < EPOCHS and done == uninterrupted[: len(done)]
         assert (run_directory / "training_plot.png").is_file()
 
-    result = run_cli([f"resume={run_directory}"], cwd=tmp_path)
+    # both ways of naming the run to resume: the directory itself, or resume=true with hydra.run.dir
+    resume_arguments = ["resume=true", f"hydra.run.dir={run_directory}"] if stop_signal == signal.SIGTERM else []
+    result = run_cli(resume_arguments or [f"resume={run_directory}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     resumed = history_rows(run_directory)
     assert [int(row["epoch"]) for row in resumed] == list(range(1, EPOCHS + 1))  # every epoch exactly once

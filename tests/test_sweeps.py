@@ -2,6 +2,9 @@
 
 import csv
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 from fcbaseline import summarize
 from tests.conftest import needs_mnist, read_metrics, run_cli
@@ -144,3 +147,26 @@ def test_optuna_search_optimizes_validation_split_never_the_test_set(tmp_path):
     assert math.isclose(float(logged.split("Best value:")[1]), best, abs_tol=1e-9)
     assert len(summary_rows(sweep)) == 3
     assert "best_value" in (sweep / "optimization_results.yaml").read_text()
+
+
+def test_ray_cluster_launcher_joins_a_running_cluster(tmp_path):
+    """`ray start --head` stands in for a cluster; hydra/launcher=ray_cluster joins it by address."""
+    ray = str(Path(sys.executable).parent / "ray")
+    started = subprocess.run(
+        [ray, "start", "--head", "--num-cpus", "2", "--disable-usage-stats"],
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode == 0, started.stderr[-2000:]
+    try:
+        result = run_cli(
+            ["-m", "hydra/launcher=ray_cluster", "dataset=digits", "training.epochs=2", "model.hidden_sizes=[16],[32]"],
+            cwd=tmp_path,
+            data_dir=None,
+        )
+    finally:
+        subprocess.run([ray, "stop", "--force"], capture_output=True)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Connecting to existing Ray cluster" in output
+    assert {row["status"] for row in summary_rows(sweep_directory(tmp_path))} == {"completed"}
