@@ -26,12 +26,6 @@ def write_history(path: Path, history: Dict[str, List[float]]) -> None:
     write_text(path, buffer.getvalue())
 
 
-def read_history(path: Path) -> Dict[str, List[float]]:
-    with open(path, newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
-    return {column: [(int if column == "epoch" else float)(row[column]) for row in rows] for column in HISTORY_COLUMNS}
-
-
 def classification_summary(y_true, y_predicted, class_names):
     """(the sklearn report as text, the same figures as a dict) for the console and metrics.json."""
     labels = list(range(len(class_names)))
