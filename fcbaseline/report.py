@@ -14,14 +14,12 @@ from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confu
 
 from fcbaseline.files import write_atomically, write_text  # noqa: E402
 
-HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-
 
 def write_history(path: Path, history: Dict[str, List[float]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HISTORY_COLUMNS)
-    for row in zip(*(history[column] for column in HISTORY_COLUMNS)):
+    writer.writerow(history)  # the columns in train.fit's order
+    for row in zip(*history.values()):
         writer.writerow([row[0], *(f"{value:.6g}" for value in row[1:])])
     write_text(path, buffer.getvalue())
 

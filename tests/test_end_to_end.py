@@ -1,8 +1,10 @@
 """Real runs of `python -m fcbaseline` in a subprocess, on real data, with every output file read back."""
 
 import csv
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -86,7 +88,7 @@ def test_mnist_end_to_end_writes_every_output(tmp_path):
         ],
         capture_output=True,
         text=True,
-        cwd=str(__import__("pathlib").Path(__file__).parent.parent),
+        cwd=str(Path(__file__).parent.parent),
     )
     assert check.returncode == 0, check.stderr[-2000:]
     assert float(check.stdout.strip().splitlines()[-1]) == pytest.approx(metrics["test_accuracy"], abs=1e-4)
@@ -133,7 +135,6 @@ def test_hidden_size_multirun_gives_each_job_its_numbered_directory(tmp_path):
 
 
 def test_runs_started_together_never_share_a_directory(tmp_path):
-    import os
 
     environment = {**os.environ, "KERAS_HOME": str(tmp_path / "keras_home")}
     command = [sys.executable, "-m", "fcbaseline", "dataset=digits", "training.epochs=1"]
@@ -179,7 +180,7 @@ def test_help_lists_groups_and_cfg_prints_the_resolved_recipe(tmp_path):
 
 
 def test_installed_wheel_finds_its_configs_from_another_directory(tmp_path):
-    repository = __import__("pathlib").Path(__file__).resolve().parent.parent
+    repository = Path(__file__).resolve().parent.parent
     built = subprocess.run(
         [
             sys.executable,
@@ -208,7 +209,7 @@ def test_installed_wheel_finds_its_configs_from_another_directory(tmp_path):
     where = subprocess.run(
         [sys.executable, "-c", "from fcbaseline.config import config_dir; print(config_dir())"],
         cwd=elsewhere,
-        env={**__import__("os").environ, **environment},
+        env={**os.environ, **environment},
         capture_output=True,
         text=True,
     )

@@ -1,5 +1,7 @@
 """The fast training path computes what `model.fit` computes: same updates, same metrics."""
 
+import json
+import os
 import subprocess
 import sys
 
@@ -63,9 +65,9 @@ def test_default_fast_path_learns_like_the_plain_keras_script(tmp_path):
         cwd=REPOSITORY,
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "FCBASELINE_DATA_DIR": str(MNIST_DIR.parent)},
+        env={**os.environ, "FCBASELINE_DATA_DIR": str(MNIST_DIR.parent)},
     )
     assert plain.returncode == 0, plain.stderr[-2000:]
-    reference = __import__("json").loads(plain.stdout.strip().splitlines()[-1])["history"]["val_accuracy"]
+    reference = json.loads(plain.stdout.strip().splitlines()[-1])["history"]["val_accuracy"]
     assert np.abs(np.array(ours) - np.array(reference)).max() < 0.01, (ours, reference)
     assert read_metrics(tmp_path / "run")["test_accuracy"] > 0.9
