@@ -39,11 +39,13 @@ class EpochTimer(keras.callbacks.Callback):
 
 def main(name: str, epochs: int, seed: int = 42, activation: str = "") -> None:
     dataset = data.load_dataset(compose_config([f"dataset={name}"]).dataset)
+    x_train = dataset.x_train.reshape(len(dataset.x_train), -1)  # the tutorial's flat vectors
+    x_test = dataset.x_test.reshape(len(dataset.x_test), -1)
     hidden_sizes, recipe_activation, batch_size = RECIPES[name]
     activation = activation or recipe_activation
     keras.utils.set_random_seed(seed)
     model = keras.Sequential(
-        [keras.Input((dataset.x_train.shape[1],))]
+        [keras.Input((x_train.shape[1],))]
         + [keras.layers.Dense(size, activation=activation) for size in hidden_sizes]
         + [keras.layers.Dense(10, activation="softmax")]
     )
@@ -52,9 +54,9 @@ def main(name: str, epochs: int, seed: int = 42, activation: str = "") -> None:
     y_test = keras.utils.to_categorical(dataset.y_test, 10)
     timer = EpochTimer()
     history = model.fit(
-        data.to_unit_interval(dataset.x_train),
+        data.to_unit_interval(x_train),
         y_train,
-        validation_data=(data.to_unit_interval(dataset.x_test), y_test),
+        validation_data=(data.to_unit_interval(x_test), y_test),
         batch_size=batch_size,
         epochs=epochs,
         verbose=0,

@@ -6,12 +6,17 @@ python -m fcbaseline -m 'model.hidden_sizes=[256,128],[512,256]'
 """
 
 import logging
+import math
 import os
 import platform
+import signal
 import sys
 import time
 import traceback
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # TensorFlow's C++ start-up chatter (CUDA probing on a CPU machine, CPU feature notes) hides the
 # run's own log; errors still surface as Python exceptions. An explicit user setting wins.
@@ -23,8 +28,9 @@ from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from fcbaseline import data, resume  # noqa: E402
-from fcbaseline.config import ConfigError, config_dir, register_configs, validate  # noqa: E402
-from fcbaseline.files import OutputError, read_json, write_json, write_text  # noqa: E402
+from fcbaseline.config import ConfigError, check_overrides, config_dir, register_configs, validate  # noqa: E402
+from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json, write_text  # noqa: E402
+from fcbaseline.stopping import Interrupted, StopRequests  # noqa: E402
 from fcbaseline.summarize import SummaryCallback  # noqa: E402
 
 log = logging.getLogger("fcbaseline")
@@ -55,21 +61,18 @@ def thread_budget(config: DictConfig):
     return None
 
 
-def run(config: DictConfig, output_dir: Path) -> float:
-    """One training run into `output_dir`; returns the best validation accuracy (a sweeper's objective)."""
-    started = time.perf_counter()
-    checkpoint = None
-    overrides = list(HydraConfig.get().overrides.task)
-    if config.resume and HydraConfig.get().mode == RunMode.MULTIRUN:
-        action, found = resume.sweep_job(config, output_dir, overrides)
-        if action == "skip":
-            log.info(f"job {HydraConfig.get().job.num} already completed with this config; kept as it is")
-            return found["best_val_accuracy"]
-        checkpoint = found
-    elif config.resume:
-        config, checkpoint = resume.single_run(config, output_dir, overrides)
-        validate(config)
-    metrics_path = output_dir / "metrics.json"
+@dataclass
+class Splits:
+    """What a run trains, validates and tests on."""
+
+    dataset: data.Dataset
+    x_train: Any
+    y_train: Any
+    x_valid: Any
+    y_valid: Any
+
+
+def load_splits(config: DictConfig) -> Splits:
     dataset = data.load_dataset(config.dataset)
     log.info(
         f"{dataset.name}: {len(dataset.y_train)} training and {len(dataset.y_test)} test images from {dataset.source}"
@@ -86,35 +89,45 @@ def run(config: DictConfig, output_dir: Path) -> float:
             f"training.batch_size={config.training.batch_size} is larger than the {len(y_train)} training "
             f"images of {dataset.name}; choose a batch size of at most {len(y_train)}."
         )
+    return Splits(dataset, x_train, y_train, x_valid, y_valid)
 
-    threads = thread_budget(config)
-    if threads:  # read by TensorFlow when it starts, which is below
-        os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
-    # TensorFlow is imported only now, after the config and the data have passed their checks.
-    from fcbaseline import model as model_builder
+
+def prepare(config: DictConfig, output_dir: Path):
+    """(the config to run, the checkpoint to continue from or None, or the result of a job to keep)."""
+    overrides = list(HydraConfig.get().overrides.task)
+    if config.resume and HydraConfig.get().mode == RunMode.MULTIRUN:
+        action, found = resume.sweep_job(config, output_dir, overrides)
+        if action == "skip":
+            log.info(f"job {HydraConfig.get().job.num} already completed with this config; kept as it is")
+            return config, None, found["best_val_accuracy"]
+        return config, found, None
+    if config.resume:
+        config, checkpoint = resume.single_run(config, output_dir, overrides)
+        validate(config)
+        return config, checkpoint, None
+    return config, None, None
+
+
+def describe_run(config, splits: Splits, model, architecture: str, threads) -> dict:
+    """What metrics.json records about the run before it trains."""
     from fcbaseline import train
 
-    train.seed_everything(config.training.seed)
-    num_classes = len(dataset.class_names)
-    input_dim = x_train.shape[1]
-    model = model_builder.build_model(config.model, input_dim, num_classes)
-    optimizer = model_builder.OPTIMIZERS[config.optimizer.name](config.optimizer)
-    architecture = model_builder.describe(config.model, input_dim, num_classes)
-    summary = {
-        "dataset": dataset.name,
-        "data_source": dataset.source,
+    return {
+        "dataset": splits.dataset.name,
+        "data_source": splits.dataset.source,
         "architecture": architecture,
         "parameters": int(model.count_params()),
         "optimizer": OmegaConf.to_container(config.optimizer, resolve=True),
+        "callbacks": list(config.training.callbacks),
         "batch_size": config.training.batch_size,
         "epochs_planned": config.training.epochs,
         "seed": config.training.seed,
         "threads": threads,
         "validation": config.training.validation,
-        "training_samples": len(y_train),
-        "validation_samples": len(y_valid),
-        "test_samples": len(dataset.y_test),
-        "overrides": overrides,
+        "training_samples": len(splits.y_train),
+        "validation_samples": len(splits.y_valid),
+        "test_samples": len(splits.dataset.y_test),
+        "overrides": list(HydraConfig.get().overrides.task),
         "pid": os.getpid(),  # with host: lets a sweep summary tell a running job from a killed one
         "host": platform.node(),
         "versions": {
@@ -123,38 +136,96 @@ def run(config: DictConfig, output_dir: Path) -> float:
             "keras": train.keras.__version__,
         },
     }
-    write_json(metrics_path, {"status": "running", **summary})
-    log.info(f"model {architecture}, {summary['parameters']:,} parameters, optimizer {config.optimizer.name}")
 
+
+def run(config: DictConfig, output_dir: Path, stop: StopRequests) -> float:
+    """One training run into `output_dir`; returns the best validation accuracy (a sweeper's objective)."""
+    started = time.perf_counter()
+    config, checkpoint, kept = prepare(config, output_dir)
+    if kept is not None:
+        return kept
+    splits = load_splits(config)
+    stop.check()
+    threads = thread_budget(config)
+    if threads:  # read by TensorFlow when it starts, which is below
+        os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    # TensorFlow is imported only now, after the config and the data have passed their checks.
+    from fcbaseline import callbacks as callback_registry
+    from fcbaseline import model as model_builder
+    from fcbaseline import train
+
+    train.seed_everything(config.training.seed)
+    num_classes, image_shape = len(splits.dataset.class_names), splits.dataset.image_shape
+    steps_per_epoch = math.ceil(len(splits.y_train) / config.training.batch_size)
+    model = model_builder.build_model(config.model, image_shape, num_classes)
+    optimizer = model_builder.build_optimizer(config.optimizer, steps_per_epoch, config.training.epochs)
+    model_builder.compile_model(model, optimizer)
+    callbacks = callback_registry.build_callbacks(config.training, config.optimizer.schedule, output_dir)
+    architecture = model_builder.describe(config.model, image_shape, num_classes)
+    summary = describe_run(config, splits, model, architecture, threads)
+    write_json(output_dir / "metrics.json", {"status": "running", **summary})
+    log.info(f"model {architecture}, {summary['parameters']:,} parameters, optimizer {config.optimizer.name}")
+    stop.check()
+
+    files = train.RunFiles(
+        output_dir / resume.CHECKPOINT, output_dir / "history.csv", OmegaConf.to_yaml(config, resolve=True)
+    )
     history, status = train.fit(
         model,
         optimizer,
-        (x_train, y_train, x_valid, y_valid),
+        (splits.x_train, splits.y_train, splits.x_valid, splits.y_valid),
         num_classes,
         config.training,
-        output_dir / resume.CHECKPOINT,
-        OmegaConf.to_yaml(config, resolve=True),
+        files,
+        callbacks,
+        stop,
         resume_from=checkpoint,
     )
+    model_epoch = restored_epoch(callbacks.get("early_stopping"), history)
+    metrics = write_results(config, output_dir, splits, model, history, (status, model_epoch), summary, stop)
+    metrics["wall_time_seconds"] = round(time.perf_counter() - started, 3)
+    write_json(output_dir / "metrics.json", metrics)
+    log.info(
+        f"{status}: test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} after "
+        f"{metrics['epochs_run']} epochs in {metrics['wall_time_seconds']:.1f}s; results in {output_dir}"
+    )
+    if status == "interrupted":
+        raise Interrupted(signal.Signals(StopRequests.last_signal).name)
+    return metrics["best_val_accuracy"] if metrics["best_val_accuracy"] is not None else float("nan")
 
+
+def restored_epoch(early_stopping, history) -> int:
+    """The epoch whose weights the model holds: EarlyStopping's best when it restored them, else the last."""
+    if early_stopping is not None and early_stopping.restore_best_weights and early_stopping.best_weights is not None:
+        return early_stopping.best_epoch + 1
+    return len(history["epoch"])
+
+
+def write_results(config, output_dir: Path, splits: Splits, model, history, outcome, summary, stop) -> dict:
+    """Test-set report, plots and the model file; returns the final metrics. A signal that arrives here
+    stops between files (the run stays resumable: its training is complete in the checkpoint)."""
     from fcbaseline import report  # matplotlib and scikit-learn: imported after training, off the start-up path
+    from fcbaseline import train
 
+    status, model_epoch = outcome
+    check = stop.check if status != "interrupted" else lambda: None  # an interrupted run writes what it has
+    dataset, num_classes = splits.dataset, len(splits.dataset.class_names)
     test_loss, test_accuracy, probabilities = train.make_evaluator(model, num_classes)(dataset.x_test, dataset.y_test)
     predicted = probabilities.argmax(axis=1)
     report_text, per_class = report.classification_summary(dataset.y_test, predicted, dataset.class_names)
-    log.info(f"classification report on the {dataset.name} test set:\n{report_text}")
+    log.info(f"classification report on the {dataset.name} test set (model of epoch {model_epoch}):\n{report_text}")
     write_text(output_dir / "classification_report.txt", report_text)
-    report.write_history(output_dir / "history.csv", history)
-    title = f"{dataset.name}, {architecture}, {config.optimizer.name} lr={config.optimizer.lr}"
+    check()
+    title = f"{dataset.name}, {summary['architecture']}, {config.optimizer.name} lr={config.optimizer.lr}"
     report.plot_history(output_dir / "training_plot.png", history, title)
-    report.plot_confusion_matrix(
-        output_dir / "confusion_matrix.png", dataset.y_test, predicted, dataset.class_names, title
-    )
+    check()
+    report.plot_confusion_matrix(output_dir / "confusion_matrix.png", dataset.y_test, predicted, dataset.class_names, title)
+    check()
     report.save_model(output_dir / "model.keras", model)
-
+    check()
     best_val_accuracy, best_val_epoch = report.best_epoch(history)
     epoch_seconds = sorted(history["seconds"])
-    metrics = {
+    return {
         "status": status,
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
@@ -162,20 +233,12 @@ def run(config: DictConfig, output_dir: Path) -> float:
         "best_val_epoch": best_val_epoch,
         "final_val_accuracy": history["val_accuracy"][-1] if history["epoch"] else None,
         "epochs_run": len(history["epoch"]),
-        "wall_time_seconds": round(time.perf_counter() - started, 3),
+        "model_epoch": model_epoch,
+        "final_learning_rate": history["learning_rate"][-1] if history["epoch"] else None,
         "median_epoch_seconds": round(epoch_seconds[len(epoch_seconds) // 2], 4) if epoch_seconds else None,
         **summary,
         "classification_report": per_class,
     }
-    write_json(metrics_path, metrics)
-    log.info(
-        f"{status}: test accuracy {test_accuracy:.4f}, test loss {test_loss:.4f} after {metrics['epochs_run']} "
-        f"epochs in {metrics['wall_time_seconds']:.1f}s; results in {output_dir}"
-    )
-    if status == "interrupted":  # the conventional 128 + signal number, so shells and schedulers see why
-        log.warning(f"interrupted: continue with  python -m fcbaseline resume={output_dir}")
-        sys.exit(128 + train.StopRequests.last_signal)
-    return best_val_accuracy if best_val_accuracy is not None else float("nan")
 
 
 def record_failure(output_dir: Path, error: BaseException) -> None:
@@ -202,14 +265,28 @@ def main(config: DictConfig) -> float:
     task_started = True
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
+    # a single run's folder is locked by files.OutputFolderCheck before Hydra writes anything into it
+    lock = FolderLock(output_dir) if in_sweep else nullcontext()
     try:
-        check_backend()
-        validate(config)
-        return run(config, output_dir)
+        with StopRequests() as stop, lock:
+            check_backend()
+            check_overrides(HydraConfig.get().overrides.task)
+            validate(config)
+            return run(config, output_dir, stop)
+    except (Interrupted, KeyboardInterrupt) as stopped:
+        record_interruption(output_dir)
+        log.warning(f"interrupted: continue with  python -m fcbaseline resume={output_dir}")
+        status = 128 + (StopRequests.last_signal or signal.SIGINT)
+        if isinstance(stopped, KeyboardInterrupt):  # a second signal: a TensorFlow epoch may still be running
+            logging.shutdown()  # in its worker thread; leave now, without waiting for it (train.interruptible)
+            sys.stdout.flush(), sys.stderr.flush()
+            os._exit(status)
+        sys.exit(status)
     except Exception as error:
-        if not (config.resume and isinstance(error, ConfigError)):  # a refused resume leaves the run as it was
+        refused = isinstance(error, FolderBusy) or (config.resume and isinstance(error, ConfigError))
+        if not refused:  # a refused resume, or a folder in use, is left exactly as it was
             record_failure(output_dir, error)
-        expected = isinstance(error, (ConfigError, data.DataError, OutputError))
+        expected = isinstance(error, (ConfigError, data.DataError, OutputError, FolderBusy))
         if expected:  # a usage or data problem: one clear paragraph; HYDRA_FULL_ERROR=1 adds the traceback
             log.error(str(error))
         else:
@@ -218,15 +295,30 @@ def main(config: DictConfig) -> float:
             return float("nan")
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or not expected:
             raise
-        sys.exit(2 if isinstance(error, ConfigError) else 1)
+        sys.exit(2 if isinstance(error, (ConfigError, FolderBusy)) else 1)
+
+
+def record_interruption(output_dir: Path) -> None:
+    """Status `interrupted` in metrics.json, whatever step the signal stopped (also before the first epoch)."""
+    metrics = read_json(output_dir / "metrics.json")
+    metrics["status"] = "interrupted"
+    try:
+        write_json(output_dir / "metrics.json", metrics)
+    except OutputError:
+        pass
 
 
 def cli() -> None:
-    """`python -m fcbaseline` and the `fcbaseline` command: Hydra's main, exiting 2 on usage errors.
+    """`python -m fcbaseline` and the `fcbaseline` command: Hydra's main, exiting 2 on usage errors;
+    `fcbaseline evaluate <run dir>` evaluates a finished run's model (fcbaseline/commands/evaluate.py).
 
     Hydra exits 1 both for an override it cannot compose and for a run that fails; anything that
     stops before a config reached `main` is a usage or config error, and gets the usual status 2.
     """
+    if sys.argv[1:2] == ["evaluate"]:
+        from fcbaseline.commands import evaluate
+
+        sys.exit(evaluate.main(sys.argv[2:]))
     try:
         main()
     except SystemExit as exit:

@@ -6,7 +6,7 @@ The dataclasses are registered in Hydra's ConfigStore and used as the base of th
 """
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
@@ -43,6 +43,26 @@ class ModelConfig:
     hidden_sizes: List[int] = MISSING
     activation: Any = MISSING
     output_activation: str = "softmax"
+    dropout: Any = 0.0  # one rate for every hidden layer, or a list, one per layer
+    l2: float = 0.0  # L2 penalty on every Dense kernel, added to the training loss
+    batch_norm: bool = False  # BatchNormalization between each hidden Dense layer and its activation
+
+
+# Learning-rate schedules by name; model.SCHEDULES builds them (Keras LearningRateSchedule objects,
+# or the ReduceLROnPlateau callback for `plateau`).
+SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")
+
+
+@dataclass
+class ScheduleConfig:
+    name: str = "constant"
+    decay_epochs: int = 10  # step: epochs between drops; exponential: epochs per factor
+    factor: float = 0.5  # step, exponential, plateau: the learning rate is multiplied by this
+    warmup_epochs: int = 0  # cosine: linear warm-up from 0 to optimizer.lr first
+    final_lr_fraction: float = 0.0  # cosine: the last epoch's rate as a fraction of optimizer.lr
+    monitor: str = "val_loss"  # plateau: the figure watched
+    patience: int = 5  # plateau: epochs without improvement before a reduction
+    min_lr: float = 0.0  # plateau: never below this
 
 
 @dataclass
@@ -51,6 +71,7 @@ class SGDConfig:
     lr: float = 0.01
     momentum: float = 0.0
     nesterov: bool = False
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
 
 @dataclass
@@ -60,10 +81,56 @@ class AdamConfig:
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-7
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+
+@dataclass
+class AdamWConfig:
+    name: str = "adamw"
+    lr: float = 0.001
+    weight_decay: float = 0.004
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+
+@dataclass
+class RMSpropConfig:
+    name: str = "rmsprop"
+    lr: float = 0.001
+    rho: float = 0.9
+    momentum: float = 0.0
+    epsilon: float = 1e-7
+    centered: bool = False
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
 
 # The optimizer registry's names; model.OPTIMIZERS maps the same names to Keras builders.
-OPTIMIZER_SCHEMAS = {"sgd": SGDConfig, "adam": AdamConfig}
+OPTIMIZER_SCHEMAS = {"sgd": SGDConfig, "adam": AdamConfig, "adamw": AdamWConfig, "rmsprop": RMSpropConfig}
+
+# What a callback or a plateau schedule may watch: the figures each epoch's logs carry.
+MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
+
+
+@dataclass
+class EarlyStoppingConfig:
+    monitor: str = "val_loss"
+    patience: int = 10
+    min_delta: float = 0.0
+    restore_best_weights: bool = True
+    start_from_epoch: int = 0
+
+
+@dataclass
+class ModelCheckpointConfig:
+    monitor: str = "val_accuracy"
+    filename: str = "best_model.keras"
+
+
+# The callback registry's names (callbacks.CALLBACKS builds them) and the typed block of each one's
+# arguments in TrainingConfig.
+CALLBACK_SCHEMAS = {"early_stopping": EarlyStoppingConfig, "model_checkpoint": ModelCheckpointConfig}
 
 
 @dataclass
@@ -76,6 +143,9 @@ class TrainingConfig:
     verbose: bool = True
     threads: Optional[int] = None
     xla: bool = True
+    callbacks: List[str] = field(default_factory=list)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    model_checkpoint: ModelCheckpointConfig = field(default_factory=ModelCheckpointConfig)
 
 
 @dataclass
@@ -134,36 +204,21 @@ def hidden_activations(model: DictConfig) -> List[str]:
     return [str(activation)] * len(model.hidden_sizes)
 
 
+def dropout_rates(model: DictConfig) -> List[float]:
+    """One dropout rate per hidden layer, whether the config gave one rate or a list."""
+    dropout = model.dropout
+    if isinstance(dropout, (list, ListConfig)):
+        return [float(rate) for rate in dropout]
+    return [float(dropout)] * len(model.hidden_sizes)
+
+
 def validate(config: DictConfig) -> None:
     """Refuse a composed config that type checks but cannot run."""
     from fcbaseline.data import DATASETS  # numpy only: no TensorFlow is imported here
 
     _check_name("dataset.name", config.dataset.name, list(DATASETS))
-    sizes = list(config.model.hidden_sizes)
-    if not sizes:
-        raise ConfigError(
-            "model.hidden_sizes=[] has no hidden layer. Give at least one positive size, "
-            "for example model.hidden_sizes=[256,128]."
-        )
-    for position, size in enumerate(sizes):
-        if size <= 0:
-            raise ConfigError(
-                f"model.hidden_sizes[{position}]={size} must be a positive number of units, "
-                f"for example model.hidden_sizes=[256,128]."
-            )
-    activation = config.model.activation
-    if isinstance(activation, (list, ListConfig)) and len(activation) != len(sizes):
-        raise ConfigError(
-            f"model.activation has {len(activation)} names but model.hidden_sizes has {len(sizes)} "
-            f"layers. Give one name for all layers (model.activation=relu) or one per layer."
-        )
-    for position, name in enumerate(hidden_activations(config.model)):
-        key = "model.activation" if isinstance(activation, str) else f"model.activation[{position}]"
-        _check_name(key, name, ACTIVATIONS)
-    _check_name("model.output_activation", config.model.output_activation, ("softmax",))
-    _check_name("optimizer.name", config.optimizer.name, list(OPTIMIZER_SCHEMAS))
-    if not config.optimizer.lr > 0:
-        raise ConfigError(f"optimizer.lr={config.optimizer.lr} must be > 0, for example optimizer.lr=0.01.")
+    _validate_model(config.model)
+    _validate_optimizer(config.optimizer, config.training.epochs)
     for key in ("epochs", "batch_size"):
         if config.training[key] <= 0:
             raise ConfigError(f"training.{key}={config.training[key]} must be a positive integer.")
@@ -175,3 +230,102 @@ def validate(config: DictConfig) -> None:
             f"training.validation_fraction={config.training.validation_fraction} must be "
             f"between 0 and 1 (exclusive), for example 0.1."
         )
+    _validate_callbacks(config.training)
+
+
+def _validate_model(model: DictConfig) -> None:
+    sizes = list(model.hidden_sizes)
+    if not sizes:
+        raise ConfigError(
+            "model.hidden_sizes=[] has no hidden layer. Give at least one positive size, "
+            "for example model.hidden_sizes=[256,128]."
+        )
+    for position, size in enumerate(sizes):
+        if size <= 0:
+            raise ConfigError(
+                f"model.hidden_sizes[{position}]={size} must be a positive number of units, "
+                f"for example model.hidden_sizes=[256,128]."
+            )
+    for key in ("activation", "dropout"):
+        value = model[key]
+        if isinstance(value, (list, ListConfig)) and len(value) != len(sizes):
+            raise ConfigError(
+                f"model.{key} has {len(value)} {'names' if key == 'activation' else 'rates'} but "
+                f"model.hidden_sizes has {len(sizes)} layers. Give one for all layers "
+                f"(model.{key}={'relu' if key == 'activation' else 0.2}) or one per layer."
+            )
+    for position, name in enumerate(hidden_activations(model)):
+        key = "model.activation" if isinstance(model.activation, str) else f"model.activation[{position}]"
+        _check_name(key, name, ACTIVATIONS)
+    _check_name("model.output_activation", model.output_activation, ("softmax",))
+    try:
+        rates = dropout_rates(model)
+    except (TypeError, ValueError):
+        raise ConfigError(f"model.dropout={model.dropout} must be a rate, or a list of rates, e.g. 0.2.") from None
+    for position, rate in enumerate(rates):
+        if not 0 <= rate < 1:
+            raise ConfigError(f"model.dropout={model.dropout}: rate {rate} of layer {position + 1} must be in [0, 1).")
+    if model.l2 < 0:
+        raise ConfigError(f"model.l2={model.l2} must be >= 0 (0 switches the L2 penalty off), e.g. model.l2=1e-4.")
+
+
+def _validate_optimizer(optimizer: DictConfig, epochs: int) -> None:
+    _check_name("optimizer.name", optimizer.name, list(OPTIMIZER_SCHEMAS))
+    # `optimizer.name=adam` on top of `optimizer=sgd` would keep SGD's fields under Adam's name
+    expected = {item.name for item in fields(OPTIMIZER_SCHEMAS[optimizer.name])}
+    if set(optimizer.keys()) != expected:
+        raise ConfigError(
+            f"optimizer.name={optimizer.name} does not match the chosen optimizer config, whose fields are "
+            f"{', '.join(sorted(optimizer.keys()))}. Choose the optimizer with its group instead: "
+            f"optimizer={optimizer.name} (it brings its own fields and defaults)."
+        )
+    if not optimizer.lr > 0:
+        raise ConfigError(f"optimizer.lr={optimizer.lr} must be > 0, for example optimizer.lr=0.01.")
+    schedule = optimizer.schedule
+    _check_name("optimizer.schedule.name", schedule.name, SCHEDULES)
+    if schedule.name in ("step", "exponential", "plateau") and not 0 < schedule.factor < 1:
+        raise ConfigError(f"optimizer.schedule.factor={schedule.factor} must be between 0 and 1, e.g. 0.5.")
+    if schedule.name in ("step", "exponential") and schedule.decay_epochs <= 0:
+        raise ConfigError(f"optimizer.schedule.decay_epochs={schedule.decay_epochs} must be a positive integer.")
+    if schedule.name == "cosine" and not 0 <= schedule.warmup_epochs < epochs:
+        raise ConfigError(
+            f"optimizer.schedule.warmup_epochs={schedule.warmup_epochs} must be at least 0 and fewer than "
+            f"training.epochs={epochs}."
+        )
+    if schedule.name == "cosine" and not 0 <= schedule.final_lr_fraction <= 1:
+        raise ConfigError(f"optimizer.schedule.final_lr_fraction={schedule.final_lr_fraction} must be in [0, 1].")
+    if schedule.name == "plateau":
+        _check_name("optimizer.schedule.monitor", schedule.monitor, MONITORS)
+        if schedule.patience < 0:
+            raise ConfigError(f"optimizer.schedule.patience={schedule.patience} must be >= 0.")
+
+
+def _validate_callbacks(training: DictConfig) -> None:
+    for position, name in enumerate(training.callbacks):
+        _check_name(f"training.callbacks[{position}]", name, list(CALLBACK_SCHEMAS))
+    for name, schema in CALLBACK_SCHEMAS.items():
+        _check_name(f"training.{name}.monitor", training[name].monitor, MONITORS)
+        changed = [
+            item.name for item in fields(schema) if training[name][item.name] != getattr(schema(), item.name)
+        ]
+        if changed and name not in training.callbacks:  # arguments that would silently do nothing
+            raise ConfigError(
+                f"training.{name}.{changed[0]} is set, but '{name}' is not in training.callbacks, so it would "
+                f"have no effect. Add it: 'training.callbacks=[{', '.join([*training.callbacks, name])}]'."
+            )
+    stopping = training.early_stopping
+    if stopping.patience < 0 or stopping.start_from_epoch < 0:
+        raise ConfigError("training.early_stopping.patience and .start_from_epoch must be >= 0.")
+
+
+def check_overrides(overrides: Sequence[str]) -> None:
+    """Refuse command-line overrides that contradict a group choice (`dataset.name=...` on `dataset=mnist`
+    would train on one dataset with the class names of another)."""
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key == "dataset.name":
+            value = override.split("=", 1)[1] if "=" in override else ""
+            raise ConfigError(
+                f"{override}: the dataset is chosen by its config group, which also brings its class names "
+                f"and recipe. Use dataset={value or '<name>'} instead of dataset.name={value or '<name>'}."
+            )

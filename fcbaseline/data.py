@@ -46,7 +46,7 @@ class DataError(RuntimeError):
 class Dataset:
     name: str
     class_names: List[str]
-    x_train: np.ndarray  # (samples, features) uint8 pixels, 0..255
+    x_train: np.ndarray  # (samples, *image_shape) uint8 pixels, 0..255
     y_train: np.ndarray  # (samples,) int64 class indices
     x_test: np.ndarray
     y_test: np.ndarray
@@ -312,7 +312,7 @@ def to_unit_interval(pixels: np.ndarray) -> np.ndarray:
 
 
 def load_dataset(config) -> Dataset:
-    """Load `config.name` (a DatasetConfig): checked, each image flattened to a row of uint8 pixels."""
+    """Load `config.name` (a DatasetConfig): checked uint8 images in their own shape (the model flattens)."""
     loader, image_shape = DATASETS[config.name]
     (x_train, y_train, x_test, y_test), source = loader(config)
     num_classes = len(config.class_names)
@@ -321,9 +321,9 @@ def load_dataset(config) -> Dataset:
     return Dataset(
         name=config.name,
         class_names=list(config.class_names),
-        x_train=np.ascontiguousarray(x_train.reshape(len(x_train), -1)),
+        x_train=np.ascontiguousarray(x_train),
         y_train=y_train,
-        x_test=np.ascontiguousarray(x_test.reshape(len(x_test), -1)),
+        x_test=np.ascontiguousarray(x_test),
         y_test=y_test,
         source=source,
         image_shape=tuple(image_shape),

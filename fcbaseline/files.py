@@ -1,12 +1,15 @@
 """Result files written whole or not at all (a temporary name in the same folder, then a rename),
 and a check, before anything runs, that the output folder can be written."""
 
+import csv
+import fcntl
+import io
 import json
 import math
 import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Dict, List
 
 from hydra.experimental.callback import Callback
 
@@ -23,11 +26,22 @@ def output_error(path: Path, error: OSError) -> OutputError:
     )
 
 
+def flush_to_disk(path: Path) -> None:
+    """fsync: the file's bytes reach the disk before a rename makes them the result (a power cut
+    after the rename must not leave an empty file under the final name)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(temporary_path)`, then rename the result onto `path`; a reader never sees half a file."""
+    """Call `write(temporary_path)`, flush it, then rename it onto `path`: a reader never sees half a file."""
     temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
         write(temporary)
+        flush_to_disk(temporary)
         os.replace(temporary, path)
     except OSError as error:
         raise output_error(path, error) from None
@@ -40,6 +54,16 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_text(path: Path, text: str) -> None:
     write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def write_history(path: Path, history: Dict[str, List[float]]) -> None:
+    """history.csv: one row per epoch, the columns in train.fit's order; rewritten after every epoch."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(history)
+    for row in zip(*history.values()):
+        writer.writerow([row[0], *(f"{value:.6g}" for value in row[1:])])
+    write_text(path, buffer.getvalue())
 
 
 def finite_or_none(value):
@@ -65,14 +89,72 @@ def read_json(path: Path) -> dict:
         return {}
 
 
+class FolderBusy(RuntimeError):
+    """Another process is running in the run folder; the message names it."""
+
+
+class FolderLock:
+    """An exclusive lock on a run or sweep folder for as long as a process works in it (`flock` on
+    `.fcbaseline.lock`: the kernel releases it when the process ends, even by kill -9)."""
+
+    NAME = ".fcbaseline.lock"
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.file = None
+
+    def acquire(self) -> "FolderLock":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        file = open(self.folder / self.NAME, "a+")
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            holder = file.read().strip() or "another process"
+            file.close()
+            raise FolderBusy(
+                f"{self.folder} is in use by {holder}, which is still running there. Wait for it to end "
+                f"(or stop it with Ctrl-C, then resume), or choose another folder with hydra.run.dir=<folder>."
+            ) from None
+        file.truncate(0)
+        file.write(f"process {os.getpid()}")
+        file.flush()
+        self.file = file
+        return self
+
+    def release(self) -> None:
+        if self.file is not None:
+            self.file.close()  # closing the descriptor releases the lock
+            self.file = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exception):
+        self.release()
+
+
 class OutputFolderCheck(Callback):
-    """Hydra callback: refuse, in one paragraph and before any work, an output folder that cannot be written."""
+    """Hydra callback: refuse, in one paragraph and before any work, an output folder that cannot be
+    written, or that another fcbaseline process is working in (then it is locked for this process)."""
+
+    lock = None  # held until this process ends
 
     def on_run_start(self, config, **kwargs) -> None:
         self.check(Path(config.hydra.run.dir), "hydra.run.dir")
+        self.take(Path(config.hydra.run.dir))
 
     def on_multirun_start(self, config, **kwargs) -> None:
         self.check(Path(config.hydra.sweep.dir), "hydra.sweep.dir")
+        self.take(Path(config.hydra.sweep.dir))
+
+    @classmethod
+    def take(cls, folder: Path) -> None:
+        try:
+            cls.lock = FolderLock(folder).acquire()
+        except FolderBusy as error:
+            print(str(error), file=sys.stderr)
+            sys.exit(2)
 
     @staticmethod
     def check(folder: Path, key: str) -> None:

@@ -1,34 +1,147 @@
-"""Build the Keras MLP and its optimizer from the model and optimizer configs, through name registries."""
+"""Build the Keras MLP, its optimizer and learning-rate schedule from the configs, through name registries.
+
+The model takes a dataset's raw images (uint8, original shape such as 28x28 or 32x32x3): scaling to
+[0, 1] and flattening are its first layers, so a saved `model.keras` works on its own on raw images.
+"""
+
+import math
 
 import keras
 
-from fcbaseline.config import hidden_activations
+from fcbaseline.config import dropout_rates, hidden_activations
+from fcbaseline.data import PIXEL_MAX
 
 
-def build_sgd(config) -> keras.optimizers.Optimizer:
-    return keras.optimizers.SGD(learning_rate=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+def build_sgd(config, learning_rate) -> keras.optimizers.Optimizer:
+    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=config.momentum, nesterov=config.nesterov)
 
 
-def build_adam(config) -> keras.optimizers.Optimizer:
+def build_adam(config, learning_rate) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(
-        learning_rate=config.lr, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon
+        learning_rate=learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon
+    )
+
+
+def build_adamw(config, learning_rate) -> keras.optimizers.Optimizer:
+    return keras.optimizers.AdamW(
+        learning_rate=learning_rate,
+        weight_decay=config.weight_decay,
+        beta_1=config.beta_1,
+        beta_2=config.beta_2,
+        epsilon=config.epsilon,
+    )
+
+
+def build_rmsprop(config, learning_rate) -> keras.optimizers.Optimizer:
+    return keras.optimizers.RMSprop(
+        learning_rate=learning_rate,
+        rho=config.rho,
+        momentum=config.momentum,
+        epsilon=config.epsilon,
+        centered=config.centered,
     )
 
 
 # optimizer.name -> builder; the same names as config.OPTIMIZER_SCHEMAS, which types their fields.
-OPTIMIZERS = {"sgd": build_sgd, "adam": build_adam}
+OPTIMIZERS = {"sgd": build_sgd, "adam": build_adam, "adamw": build_adamw, "rmsprop": build_rmsprop}
 
 
-def build_model(config, input_dim: int, num_classes: int) -> keras.Sequential:
-    """Dense layers of `config.hidden_sizes`, then a softmax layer with one unit per class."""
-    layers = [keras.Input(shape=(input_dim,), name="pixels")]
-    for index, (units, activation) in enumerate(zip(config.hidden_sizes, hidden_activations(config)), start=1):
-        layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden_{index}"))
-    layers.append(keras.layers.Dense(num_classes, activation=config.output_activation, name="output"))
+def constant_rate(config, steps_per_epoch: int, epochs: int):
+    return config.lr  # a float: Keras keeps it in a variable that ReduceLROnPlateau may change
+
+
+def step_decay(config, steps_per_epoch: int, epochs: int):
+    return keras.optimizers.schedules.ExponentialDecay(
+        config.lr, steps_per_epoch * config.schedule.decay_epochs, config.schedule.factor, staircase=True
+    )
+
+
+def exponential_decay(config, steps_per_epoch: int, epochs: int):
+    return keras.optimizers.schedules.ExponentialDecay(
+        config.lr, steps_per_epoch * config.schedule.decay_epochs, config.schedule.factor
+    )
+
+
+def cosine_decay(config, steps_per_epoch: int, epochs: int):
+    """Cosine decay from optimizer.lr to final_lr_fraction x lr over the run, after a linear warm-up from 0."""
+    warmup_steps = steps_per_epoch * config.schedule.warmup_epochs
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup_steps else config.lr,
+        decay_steps=max(1, steps_per_epoch * epochs - warmup_steps),
+        alpha=config.schedule.final_lr_fraction,
+        warmup_target=config.lr if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
+
+
+# optimizer.schedule.name -> the learning rate handed to the optimizer (a float or a Keras schedule
+# evaluated at every step). `plateau` starts constant; callbacks.plateau_callback then lowers it.
+SCHEDULES = {
+    "constant": constant_rate,
+    "step": step_decay,
+    "exponential": exponential_decay,
+    "cosine": cosine_decay,
+    "plateau": constant_rate,
+}
+
+
+def build_optimizer(config, steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
+    learning_rate = SCHEDULES[config.schedule.name](config, steps_per_epoch, epochs)
+    return OPTIMIZERS[config.name](config, learning_rate)
+
+
+def current_learning_rate(optimizer) -> float:
+    """The rate the optimizer's next step will use (a schedule is evaluated at the current step)."""
+    return float(optimizer.learning_rate)
+
+
+def hidden_block(index: int, units: int, activation: str, dropout: float, config) -> list:
+    """Dense (+ BatchNormalization) + activation (+ Dropout): one hidden layer, with stable layer names
+    (checkpoints are keyed by them)."""
+    regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
+    if not config.batch_norm:
+        layers = [keras.layers.Dense(units, activation=activation, kernel_regularizer=regularizer, name=f"hidden_{index}")]
+    else:  # normalize the pre-activations; the normalization's beta makes the Dense bias redundant
+        layers = [
+            keras.layers.Dense(units, use_bias=False, kernel_regularizer=regularizer, name=f"hidden_{index}"),
+            keras.layers.BatchNormalization(name=f"batch_norm_{index}"),
+            keras.layers.Activation(activation, name=f"activation_{index}"),
+        ]
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout, name=f"dropout_{index}"))
+    return layers
+
+
+def build_model(config, image_shape, num_classes: int) -> keras.Sequential:
+    """uint8 images -> [0, 1] -> flat -> hidden layers of `config.hidden_sizes` -> softmax over the classes."""
+    layers = [
+        keras.Input(shape=tuple(image_shape), dtype="uint8", name="pixels"),
+        keras.layers.Rescaling(1.0 / PIXEL_MAX, name="scale_to_unit_interval"),
+        keras.layers.Flatten(name="flatten"),
+    ]
+    blocks = zip(config.hidden_sizes, hidden_activations(config), dropout_rates(config))
+    for index, (units, activation, dropout) in enumerate(blocks, start=1):
+        layers += hidden_block(index, units, activation, dropout, config)
+    regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
+    layers.append(
+        keras.layers.Dense(
+            num_classes, activation=config.output_activation, kernel_regularizer=regularizer, name="output"
+        )
+    )
     return keras.Sequential(layers, name="mlp")
 
 
-def describe(config, input_dim: int, num_classes: int) -> str:
+def compile_model(model, optimizer) -> None:
+    """Attach the run's optimizer, loss and metric, so the saved file can `.evaluate()` and callbacks
+    such as ReduceLROnPlateau find `model.optimizer`. Training itself runs in train.py's compiled epoch."""
+    model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+
+
+def describe(config, image_shape, num_classes: int) -> str:
     """'784-256-128-10 sigmoid' style name for plot titles and logs."""
-    sizes = "-".join(str(size) for size in [input_dim, *config.hidden_sizes, num_classes])
-    return f"{sizes} {'/'.join(dict.fromkeys(hidden_activations(config)))}"
+    input_size = math.prod(image_shape)
+    sizes = "-".join(str(size) for size in [input_size, *config.hidden_sizes, num_classes])
+    extras = [f"dropout {config.dropout}"] if any(dropout_rates(config)) else []
+    extras += [f"l2 {config.l2}"] if config.l2 else []
+    extras += ["batch norm"] if config.batch_norm else []
+    return " ".join([sizes, "/".join(dict.fromkeys(hidden_activations(config))), *extras])

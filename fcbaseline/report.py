@@ -1,7 +1,5 @@
 """Write a run's results: classification report, history.csv, plots and the model (atomically, see files.py)."""
 
-import csv
-import io
 from pathlib import Path
 from typing import Dict, List
 
@@ -13,15 +11,6 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix  # noqa: E402
 
 from fcbaseline.files import write_atomically, write_text  # noqa: E402
-
-
-def write_history(path: Path, history: Dict[str, List[float]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(history)  # the columns in train.fit's order
-    for row in zip(*history.values()):
-        writer.writerow([row[0], *(f"{value:.6g}" for value in row[1:])])
-    write_text(path, buffer.getvalue())
 
 
 def classification_summary(y_true, y_predicted, class_names):
@@ -37,18 +26,30 @@ def classification_summary(y_true, y_predicted, class_names):
 
 
 def plot_history(path: Path, history: Dict[str, List[float]], title: str) -> None:
-    """The recipe's figure: train/val loss and accuracy per epoch on one ggplot-style chart."""
+    """The recipe's figure: train/val loss and accuracy per epoch on one ggplot-style chart, and below
+    it the learning rate per epoch when a schedule changed it."""
+    rates = history.get("learning_rate", [])
+    varying = len(set(rates)) > 1
     with plt.style.context("ggplot"):
-        figure, axes = plt.subplots(figsize=(8, 6))
+        if varying:
+            figure, (axes, rate_axes) = plt.subplots(
+                2, 1, figsize=(8, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+            )
+        else:
+            figure, axes = plt.subplots(figsize=(8, 6))
         epochs = history["epoch"]
         axes.plot(epochs, history["loss"], label="train_loss")
         axes.plot(epochs, history["val_loss"], label="val_loss")
         axes.plot(epochs, history["accuracy"], label="train_acc")
         axes.plot(epochs, history["val_accuracy"], label="val_acc")
         axes.set_title(f"Training Loss and Accuracy\n{title}")
-        axes.set_xlabel("Epoch #")
         axes.set_ylabel("Loss/Accuracy")
         axes.legend()
+        if varying:
+            rate_axes.plot(epochs, rates, color="dimgray", label="learning_rate")
+            rate_axes.set_ylabel("Learning rate")
+            rate_axes.legend()
+        (rate_axes if varying else axes).set_xlabel("Epoch #")
         figure.tight_layout()
         write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
         plt.close(figure)

@@ -14,11 +14,37 @@ from fcbaseline.files import read_json, write_atomically, write_text
 CHECKPOINT = "checkpoint.npz"  # the state after the last completed epoch
 
 
-def save_checkpoint(path: Path, model, optimizer, history, order_generator, config_yaml: str) -> None:
-    """Weights, optimizer variables, batch-order RNG state, history and config in one .npz, written atomically."""
-    arrays = {f"weight_{i}": value for i, value in enumerate(model.get_weights())}
-    arrays |= {f"optimizer_{i}": variable.numpy() for i, variable in enumerate(optimizer.variables)}
-    state = {"history": history, "order_generator": order_generator.bit_generator.state, "config": config_yaml}
+def variable_names(model) -> list:
+    """`<layer name>/<variable name>` for each of model.variables, weights and random states alike.
+
+    Keras' own variable paths carry process-wide counters for random states (`seed_generator_3`), and
+    list positions may change with a Keras release; layer names are fixed by model.build_model."""
+    names = [f"{layer.name}/{variable.name}" for layer in model.layers for variable in layer.variables]
+    if len(set(names)) != len(names) or len(names) != len(model.variables):
+        raise RuntimeError(f"checkpoint names are not unique for this model: {names}")
+    return names
+
+
+def save_checkpoint(path: Path, model, optimizer, history, order_generator, config_yaml: str, callbacks=None) -> None:
+    """Every model and optimizer variable by name, the batch-order RNG state, the callbacks' state, the
+    history and the run config in one .npz, written atomically (and flushed to disk)."""
+    from fcbaseline import callbacks as callbacks_module  # Keras: only once training runs
+
+    arrays = {f"model/{name}": value for name, value in zip(variable_names(model), (variable.numpy() for variable in model.variables))}
+    arrays |= {f"optimizer/{variable.name}": variable.numpy() for variable in optimizer.variables}
+    callback_state = {}
+    for name, callback in (callbacks or {}).items():
+        callback_state[name] = callbacks_module.state_of(name, callback)
+        best_weights = getattr(callback, "best_weights", None)  # EarlyStopping(restore_best_weights=True)
+        for weight_name, value in zip(weight_names(model), best_weights or []):
+            arrays[f"callback/{name}/best_weights/{weight_name}"] = value
+    state = {
+        "history": history,
+        "order_generator": order_generator.bit_generator.state,
+        "config": config_yaml,
+        "callbacks": callback_state,
+        "stop_training": bool(model.stop_training),
+    }
     arrays["state"] = np.array(json.dumps(state))
 
     def write(temporary: Path) -> None:
@@ -28,21 +54,45 @@ def save_checkpoint(path: Path, model, optimizer, history, order_generator, conf
     write_atomically(path, write)
 
 
+def weight_names(model) -> list:
+    """The names of model.weights (what get_weights returns: no random states), in their order."""
+    by_identity = {id(variable): name for name, variable in zip(variable_names(model), model.variables)}
+    return [by_identity[id(variable)] for variable in model.weights]
+
+
 def load_checkpoint(path: Path) -> dict:
     with np.load(path, allow_pickle=False) as file:
         state = json.loads(str(file["state"]))
-        count = lambda prefix: sum(1 for name in file.files if name.startswith(prefix))  # noqa: E731
-        state["weights"] = [file[f"weight_{i}"] for i in range(count("weight_"))]
-        state["optimizer"] = [file[f"optimizer_{i}"] for i in range(count("optimizer_"))]
+        state["arrays"] = {name: file[name] for name in file.files if name != "state"}
     return state
 
 
-def restore(checkpoint: dict, model, optimizer, order_generator) -> None:
-    model.set_weights(checkpoint["weights"])
+def _assign_by_name(variables, names, arrays: dict, prefix: str) -> None:
+    missing = [name for name in names if f"{prefix}{name}" not in arrays]
+    if missing:
+        raise ConfigError(
+            f"the checkpoint has no {prefix}{missing[0]} (and {len(missing) - 1} more): it was written for a "
+            f"different model or optimizer, or by an older fcbaseline. Start a new run."
+        )
+    for variable, name in zip(variables, names):
+        variable.assign(arrays[f"{prefix}{name}"])
+
+
+def restore(checkpoint: dict, model, optimizer, order_generator, callbacks=None) -> None:
+    """Put back everything save_checkpoint saved, matching variables by name, never by position."""
+    from fcbaseline import callbacks as callbacks_module
+
+    arrays = checkpoint["arrays"]
+    _assign_by_name(model.variables, variable_names(model), arrays, "model/")
     optimizer.build(model.trainable_variables)
-    for variable, value in zip(optimizer.variables, checkpoint["optimizer"], strict=True):
-        variable.assign(value)
+    _assign_by_name(optimizer.variables, [variable.name for variable in optimizer.variables], arrays, "optimizer/")
     order_generator.bit_generator.state = checkpoint["order_generator"]
+    for name, callback in (callbacks or {}).items():
+        callbacks_module.restore_state(callback, checkpoint["callbacks"].get(name, {}))
+        prefix = f"callback/{name}/best_weights/"
+        if any(key.startswith(prefix) for key in arrays):
+            callback.best_weights = [arrays[prefix + weight_name] for weight_name in weight_names(model)]
+    model.stop_training = checkpoint.get("stop_training", False)
 
 
 def differences(config: DictConfig, saved_yaml: str, ignoring=("resume",)) -> List[str]:
@@ -58,6 +108,13 @@ def differences(config: DictConfig, saved_yaml: str, ignoring=("resume",)) -> Li
 def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
     """(the config to continue with, the checkpoint) for `resume=<run directory>`."""
     path = output_dir / CHECKPOINT
+    saved_config = output_dir / ".hydra" / "config.yaml"
+    interrupted_early = read_json(output_dir / "metrics.json").get("status") == "interrupted"
+    if not path.is_file() and interrupted_early and saved_config.is_file():
+        # stopped before its first epoch ended (while loading data or compiling): start it again as it was
+        saved = OmegaConf.load(saved_config)
+        saved.resume = config.resume
+        return saved, None
     if not path.is_file():
         raise ConfigError(
             f"resume={config.resume}: there is no {CHECKPOINT} in {output_dir}, so there is nothing to resume. "

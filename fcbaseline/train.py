@@ -1,4 +1,4 @@
-"""Seeded training: one compiled TensorFlow function per epoch, the per-epoch history, early stop on NaN.
+"""Seeded training: one compiled TensorFlow function per epoch, Keras callbacks per epoch, the history.
 
 Why not `model.fit`: on a 2-core CPU, Keras' per-step dispatch costs more than the arithmetic of
 a small MLP. Here a whole epoch (every minibatch update of the configured size, in an order
@@ -11,14 +11,17 @@ the per-batch values measured during the epoch's updates.
 
 import logging
 import math
-import signal
+import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from fcbaseline.data import PIXEL_MAX
+from fcbaseline.files import write_history
+from fcbaseline.model import current_learning_rate
 from fcbaseline.resume import restore, save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -31,9 +34,10 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def to_unit_interval(pixels):
-    """uint8 pixels as float32 in [0, 1], batch by batch inside the graph (data.to_unit_interval's twin)."""
-    return tf.cast(pixels, tf.float32) / PIXEL_MAX
+def batch_loss(model, loss_function, y, probabilities):
+    """The data loss plus the model's regularization losses (L2), as model.fit and evaluate count it."""
+    loss = loss_function(y, probabilities)
+    return loss + tf.add_n(model.losses) if model.losses else loss
 
 
 def make_evaluator(model, num_classes: int):
@@ -42,16 +46,16 @@ def make_evaluator(model, num_classes: int):
 
     # any batch length (the last batch of a split is shorter) with one trace
     signature = [
-        tf.TensorSpec([None, model.input_shape[-1]], tf.uint8),
+        tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8),
         tf.TensorSpec([None, num_classes], tf.float32),
     ]
 
     @tf.function(input_signature=signature)
     def batch_sums(x, y):
-        probabilities = model(to_unit_interval(x), training=False)
+        probabilities = model(x, training=False)
         size = tf.cast(tf.shape(x)[0], tf.float32)
         correct = tf.reduce_sum(tf.cast(tf.argmax(probabilities, 1) == tf.argmax(y, 1), tf.float32))
-        return loss_function(y, probabilities) * size, correct, probabilities
+        return batch_loss(model, loss_function, y, probabilities) * size, correct, probabilities
 
     def evaluate(x, labels):
         y_onehot = tf.one_hot(labels, num_classes)
@@ -74,11 +78,12 @@ def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xl
 
     # One minibatch update, compiled by XLA when asked: fusing the small element-wise operations
     # around the matrix products measured about 10% faster per epoch here (benchmarks/README.md).
+    # The model's first layers turn the uint8 images into float32 in [0, 1], batch by batch.
     @tf.function(jit_compile=xla)
     def train_step(x_batch, y_batch):
         with tf.GradientTape() as tape:
             probabilities = model(x_batch, training=True)
-            loss = loss_function(y_batch, probabilities)
+            loss = batch_loss(model, loss_function, y_batch, probabilities)
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply(gradients, model.trainable_variables)
         correct = tf.reduce_sum(tf.cast(tf.argmax(probabilities, 1) == tf.argmax(y_batch, 1), tf.float32))
@@ -90,7 +95,7 @@ def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xl
         total_correct = tf.constant(0.0)
         for step in tf.range(steps):
             indices = order[step * batch_size : (step + 1) * batch_size]
-            loss, correct = train_step(to_unit_interval(tf.gather(x, indices)), tf.gather(y_onehot, indices))
+            loss, correct = train_step(tf.gather(x, indices), tf.gather(y_onehot, indices))
             total_loss += loss * tf.cast(tf.shape(indices)[0], tf.float32)
             total_correct += correct
         return total_loss / samples, total_correct / samples
@@ -98,45 +103,34 @@ def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xl
     return run_epoch
 
 
-class StopRequests:
-    """Turns SIGINT and SIGTERM into a request to stop after the epoch in progress (state saved)."""
+@dataclass
+class RunFiles:
+    """Where fit keeps its state after every epoch, and the run config the checkpoint records."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-    last_signal = 0  # the signal that stopped the last run, for the exit status
-
-    def __init__(self):
-        self.received = None
-
-    def __enter__(self):
-        self.previous = {number: signal.getsignal(number) for number in self.SIGNALS}
-        for number in self.SIGNALS:
-            signal.signal(number, self.request)
-        return self
-
-    def request(self, number, frame):
-        if self.received is not None:  # a second Ctrl-C: the user means it
-            raise KeyboardInterrupt
-        self.received = StopRequests.last_signal = number
-        log.warning(f"{signal.Signals(number).name} received: stopping after this epoch, with its state saved.")
-
-    def __exit__(self, *exception):
-        for number, handler in self.previous.items():
-            signal.signal(number, handler)
+    checkpoint: Path
+    history: Path
+    config_yaml: str
 
 
-def fit(model, optimizer, splits, num_classes, training, checkpoint_path, config_yaml, resume_from=None):
-    """Train up to `training.epochs` on `splits` (x_train, y_train, x_valid, y_valid), saving a
-    checkpoint (with `config_yaml`, the run's resolved config) after every epoch.
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
 
-    Returns (history: per-epoch lists, status): status is completed, diverged (a loss became NaN or
-    infinite) or interrupted (SIGINT or SIGTERM; `resume_from` a checkpoint continues the run).
+
+def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callbacks=None, stop=None, resume_from=None):
+    """Train up to `training.epochs` on `splits` (x_train, y_train, x_valid, y_valid), driving the Keras
+    `callbacks` (name -> callback; see callbacks.py) once per epoch and saving the checkpoint and
+    history.csv after every epoch.
+
+    Returns (history: per-epoch lists, status): status is completed (also when a callback such as
+    EarlyStopping ended training), diverged (a loss became NaN or infinite) or interrupted (SIGINT or
+    SIGTERM; `resume_from` a checkpoint continues the run).
     """
     x_train, y_train, x_valid, y_valid = splits
-    loss_function = keras.losses.CategoricalCrossentropy()
+    callbacks = dict(callbacks or {})
+    steps = math.ceil(len(y_train) / training.batch_size)
     run_epoch = make_epoch(
         model,
         optimizer,
-        loss_function,
+        keras.losses.CategoricalCrossentropy(),
         tf.convert_to_tensor(x_train),
         tf.one_hot(y_train, num_classes),
         training.batch_size,
@@ -144,31 +138,83 @@ def fit(model, optimizer, splits, num_classes, training, checkpoint_path, config
     )
     evaluate = make_evaluator(model, num_classes)
     order_generator = np.random.default_rng(training.seed)
-    history = {key: [] for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")}
+    callback_list = keras.callbacks.CallbackList(list(callbacks.values()), model=model, epochs=training.epochs, steps=steps)
+    model.stop_training = False
+    callback_list.on_train_begin()  # resets the callbacks' counters: a resumed run restores them after
+    history = {key: [] for key in HISTORY_COLUMNS}
     if resume_from is not None:
-        restore(resume_from, model, optimizer, order_generator)
-        history = resume_from["history"]
-        log.info(f"resuming after epoch {len(history['epoch'])} from {checkpoint_path}")
-    steps = math.ceil(len(y_train) / training.batch_size)
+        restore(resume_from, model, optimizer, order_generator, callbacks)
+        history = {key: resume_from["history"].get(key, []) for key in HISTORY_COLUMNS}
+        log.info(f"resuming after epoch {len(history['epoch'])} from {files.checkpoint}")
     log.info(f"training: {training.epochs} epochs of {steps} steps, batch size {training.batch_size}")
-    with StopRequests() as stop:
-        for epoch in range(len(history["epoch"]) + 1, training.epochs + 1):
-            started = time.perf_counter()
-            order = order_generator.permutation(len(y_train))
-            loss, accuracy = (float(value) for value in run_epoch(tf.constant(order)))
-            val_loss, val_accuracy, _ = evaluate(x_valid, y_valid)
-            seconds = time.perf_counter() - started
-            for key, value in zip(history, (epoch, loss, accuracy, val_loss, val_accuracy, seconds)):
-                history[key].append(value)
-            if training.verbose:
-                log.info(
-                    f"epoch {epoch}/{training.epochs}  loss {loss:.4f}  accuracy {accuracy:.4f}  "
-                    f"val_loss {val_loss:.4f}  val_accuracy {val_accuracy:.4f}  {seconds:.2f}s"
-                )
-            if not (math.isfinite(loss) and math.isfinite(val_loss)):
-                log.error(f"epoch {epoch}: the loss is {loss} (validation {val_loss}); stopping, status 'diverged'.")
-                return history, "diverged"
-            save_checkpoint(checkpoint_path, model, optimizer, history, order_generator, config_yaml)
-            if stop.received is not None:
-                return history, "interrupted"
-    return history, "completed"
+    status, logs = "completed", {}
+    for epoch in range(len(history["epoch"]) + 1, training.epochs + 1):
+        if model.stop_training:  # a callback ended training (also before a resume)
+            break
+        callback_list.on_epoch_begin(epoch - 1)  # Keras counts epochs from 0
+        logs = train_epoch(run_epoch, evaluate, optimizer, order_generator, (y_train, x_valid, y_valid))
+        for key in HISTORY_COLUMNS:
+            history[key].append(epoch if key == "epoch" else logs[key])
+        if training.verbose:
+            log_epoch(epoch, training.epochs, logs)
+        if not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
+            log.error(f"epoch {epoch}: the loss is {logs['loss']} (validation {logs['val_loss']}); stopping, status 'diverged'.")
+            status = "diverged"
+            break
+        callback_list.on_epoch_end(epoch - 1, {key: value for key, value in logs.items() if key != "seconds"})
+        save_checkpoint(files.checkpoint, model, optimizer, history, order_generator, files.config_yaml, callbacks)
+        write_history(files.history, history)
+        if stop is not None and stop.received is not None:
+            return history, "interrupted"  # not the end of training: callbacks keep their state for the resume
+    callback_list.on_train_end(logs)  # e.g. EarlyStopping puts back the best weights
+    write_history(files.history, history)
+    return history, status
+
+
+def interruptible(function, *arguments):
+    """`function(*arguments)` in a worker thread while the main thread waits.
+
+    A Python signal handler runs only when the main thread executes Python code, never while it is
+    inside TensorFlow's C++ (a whole compiled epoch, XLA compilation included): waiting here instead,
+    the first Ctrl-C is acknowledged at once and a second one stops the run at once."""
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = function(*arguments)
+        except BaseException as error:  # handed to the main thread below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name="fcbaseline-epoch", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def train_epoch(run_epoch, evaluate, optimizer, order_generator, data) -> dict:
+    """One epoch: the compiled updates in a fresh order, then the validation pass; the epoch's logs."""
+    y_train, x_valid, y_valid = data
+    started = time.perf_counter()
+    learning_rate = current_learning_rate(optimizer)  # the rate of the epoch's first step
+    order = order_generator.permutation(len(y_train))
+    loss, accuracy = (float(value) for value in interruptible(run_epoch, tf.constant(order)))
+    val_loss, val_accuracy, _ = evaluate(x_valid, y_valid)
+    return {
+        "loss": loss,
+        "accuracy": accuracy,
+        "val_loss": val_loss,
+        "val_accuracy": val_accuracy,
+        "learning_rate": learning_rate,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def log_epoch(epoch: int, epochs: int, logs: dict) -> None:
+    log.info(
+        f"epoch {epoch}/{epochs}  loss {logs['loss']:.4f}  accuracy {logs['accuracy']:.4f}  "
+        f"val_loss {logs['val_loss']:.4f}  val_accuracy {logs['val_accuracy']:.4f}  "
+        f"lr {logs['learning_rate']:.3g}  {logs['seconds']:.2f}s"
+    )

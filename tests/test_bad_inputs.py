@@ -66,7 +66,20 @@ def empty_root(root):
 # (case id, command-line arguments, environment, prepare data under the data root, exit status, message)
 CASES = [
     ("unknown dataset", ["dataset=imagenet"], {}, None, 2, "Could not find 'dataset/imagenet'"),
-    ("unknown optimizer", ["optimizer=rmsprop"], {}, None, 2, "Could not find 'optimizer/rmsprop'"),
+    ("unknown optimizer", ["optimizer=lion"], {}, None, 2, "Could not find 'optimizer/lion'"),
+    ("optimizer name", ["optimizer.name=adam"], {}, None, 2, "optimizer.name=adam does not match the chosen optimizer"),
+    ("dataset name", ["dataset.name=fashion_mnist"], {}, None, 2, "Use dataset=fashion_mnist instead of dataset.name"),
+    ("unknown schedule", ["optimizer.schedule.name=cosin"], {}, None, 2, "Did you mean 'cosine'"),
+    ("dropout rate", ["model.dropout=1.5"], {}, None, 2, "rate 1.5 of layer 1 must be in [0, 1)"),
+    ("unknown callback", ["training.callbacks=[early_stoping]"], {}, None, 2, "Did you mean 'early_stopping'"),
+    (
+        "callback not listed",
+        ["training.early_stopping.patience=3"],
+        {},
+        None,
+        2,
+        "'early_stopping' is not in training.callbacks, so it would have no effect",
+    ),
     ("typo in a key", ["optimizer.lrr=0.1"], {}, None, 2, "Key 'lrr' not in 'SGDConfig'"),
     (
         "string for a number",

@@ -96,19 +96,22 @@ def test_semantic_checks_name_the_key_and_the_fix(overrides, message):
 def test_registries_agree_between_schema_and_builders():
     assert set(config_module.OPTIMIZER_SCHEMAS) == set(model_module.OPTIMIZERS)
     for name in config_module.OPTIMIZER_SCHEMAS:
-        optimizer = model_module.OPTIMIZERS[name](compose_config([f"optimizer={name}"]).optimizer)
+        optimizer = model_module.build_optimizer(compose_config([f"optimizer={name}"]).optimizer, 10, 5)
         assert optimizer.__class__.__name__.lower() == name
 
 
 def test_built_model_matches_the_recipe():
     config = compose_config()
-    network = model_module.build_model(config.model, 784, 10)
-    assert [layer.units for layer in network.layers] == [256, 128, 10]
-    assert [layer.activation.__name__ for layer in network.layers] == ["sigmoid", "sigmoid", "softmax"]
+    network = model_module.build_model(config.model, (28, 28), 10)
+    dense = [layer for layer in network.layers if hasattr(layer, "units")]
+    assert [layer.units for layer in dense] == [256, 128, 10]
+    assert [layer.activation.__name__ for layer in dense] == ["sigmoid", "sigmoid", "softmax"]
     assert network.count_params() == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
-    assert model_module.describe(config.model, 784, 10) == "784-256-128-10 sigmoid"
+    assert network.input_shape == (None, 28, 28)  # raw uint8 images in: scaled and flattened inside
+    assert network.get_config()["layers"][0]["config"]["dtype"] == "uint8"
+    assert model_module.describe(config.model, (28, 28), 10) == "784-256-128-10 sigmoid"
     cifar = compose_config(["dataset=cifar10"])
     assert (
-        model_module.build_model(cifar.model, 3072, 10).count_params() == 3072 * 1024 + 1024 + 1024 * 512 + 512 + 5130
+        model_module.build_model(cifar.model, (32, 32, 3), 10).count_params() == 3072 * 1024 + 1024 + 1024 * 512 + 512 + 5130
     )
     assert OmegaConf.to_container(cifar.model, resolve=True)["hidden_sizes"] == [1024, 512]

@@ -82,7 +82,7 @@ def write_cifar_dataset(folder: Path, per_batch=4, seed=0) -> dict:
 def test_real_mnist_matches_the_published_facts():
     before = fingerprint(MNIST_DIR)
     dataset = data.load_dataset(dataset_config("mnist", data_dir=str(MNIST_DIR)))
-    assert dataset.x_train.shape == (60000, 784) and dataset.x_test.shape == (10000, 784)
+    assert dataset.x_train.shape == (60000, 28, 28) and dataset.x_test.shape == (10000, 28, 28)
     assert dataset.x_train.dtype == np.uint8 and dataset.x_test.dtype == np.uint8
     scaled = data.to_unit_interval(dataset.x_test)
     assert scaled.dtype == np.float32 and scaled.min() == 0.0 and scaled.max() == 1.0
@@ -103,7 +103,7 @@ def test_mnist_is_found_through_the_environment_variable(monkeypatch):
 @needs_cifar10
 def test_real_cifar10_matches_the_published_facts():
     dataset = data.load_dataset(dataset_config("cifar10", data_dir=str(CIFAR10_DIR)))
-    assert dataset.x_train.shape == (50000, 3072) and dataset.x_test.shape == (10000, 3072)
+    assert dataset.x_train.shape == (50000, 32, 32, 3) and dataset.x_test.shape == (10000, 32, 32, 3)
     assert dataset.x_train.dtype == np.uint8
     assert dataset.y_train[0] == 6 and dataset.y_test[0] == 3
     assert np.bincount(dataset.y_train).tolist() == [5000] * 10
@@ -121,7 +121,7 @@ def test_real_cifar10_matches_the_published_facts():
 def test_fashion_mnist_from_the_debian_package():
     dataset = data.load_dataset(dataset_config("fashion_mnist"))
     assert dataset.source == str(FASHION_SYSTEM_DIR)
-    assert dataset.x_train.shape == (60000, 784) and dataset.x_test.shape == (10000, 784)
+    assert dataset.x_train.shape == (60000, 28, 28) and dataset.x_test.shape == (10000, 28, 28)
     assert np.bincount(dataset.y_train).tolist() == [6000] * 10
     assert np.bincount(dataset.y_test).tolist() == [1000] * 10
     assert dataset.class_names[9] == "Ankle boot"
@@ -129,7 +129,7 @@ def test_fashion_mnist_from_the_debian_package():
 
 def test_digits_needs_no_files():
     dataset = data.load_dataset(dataset_config("digits"))
-    assert dataset.x_train.shape == (1347, 64) and dataset.x_test.shape == (450, 64)
+    assert dataset.x_train.shape == (1347, 8, 8) and dataset.x_test.shape == (450, 8, 8)
     assert dataset.x_train.max() == 255 and data.to_unit_interval(dataset.x_train).max() == 1.0
     full_counts = np.bincount(np.concatenate([dataset.y_train, dataset.y_test]))
     assert np.abs(np.bincount(dataset.y_test) - full_counts * 0.25).max() < 1  # stratified
@@ -143,13 +143,13 @@ def test_fashion_mnist_files_in_a_data_dir_are_read_exactly(tmp_path):
     dataset = data.load_dataset(dataset_config("fashion_mnist", data_dir=str(tmp_path)))
     assert dataset.source == str(tmp_path / "fashion-mnist")
     assert np.array_equal(dataset.y_train, arrays["train_labels"])
-    assert np.array_equal(dataset.x_test, arrays["test_images"].reshape(7, -1))
+    assert np.array_equal(dataset.x_test, arrays["test_images"])  # images keep their 28x28 shape
 
 
 def test_cifar10_batches_in_a_data_dir_are_read_exactly(tmp_path):
     written = write_cifar_dataset(tmp_path / "cifar-10-batches-py")
     dataset = data.load_dataset(dataset_config("cifar10", data_dir=str(tmp_path)))
-    assert dataset.x_train.shape == (20, 3072) and dataset.x_test.shape == (4, 3072)
+    assert dataset.x_train.shape == (20, 32, 32, 3) and dataset.x_test.shape == (4, 32, 32, 3)
     rows, labels = written["data_batch_2"]
     assert dataset.y_train[4:8].tolist() == labels
     hwc = dataset.x_train[4:8].reshape(4, 32, 32, 3)

@@ -1,6 +1,7 @@
 """Real runs of `python -m fcbaseline` in a subprocess, on real data, with every output file read back."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pytest
 import yaml
 from matplotlib import image as matplotlib_image
 
-from tests.conftest import needs_cifar10, needs_mnist, read_metrics, run_cli, run_directories
+from tests.conftest import MNIST_DIR, needs_cifar10, needs_mnist, read_metrics, run_cli, run_directories
 
 OUTPUT_FILES = [
     "metrics.json",
@@ -59,7 +60,7 @@ def test_mnist_end_to_end_writes_every_output(tmp_path):
 
     history = read_history(run_directory)
     assert [row["epoch"] for row in history] == ["1", "2"]
-    assert set(history[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert set(history[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"}
     assert float(history[1]["loss"]) < float(history[0]["loss"])
     # the recipe validates on the test set, so the last validation figures are the test figures
     assert float(history[-1]["val_accuracy"]) == pytest.approx(metrics["test_accuracy"], abs=1e-5)
@@ -75,23 +76,58 @@ def test_mnist_end_to_end_writes_every_output(tmp_path):
     assert_plot(run_directory / "training_plot.png")
     assert_plot(run_directory / "confusion_matrix.png")
 
-    # the saved model is the trained one: it reproduces the reported test accuracy
+    assert metrics["model_epoch"] == 2 and metrics["final_learning_rate"] == pytest.approx(0.001)
+    assert_standalone_model(run_directory, metrics)
+    assert_evaluate_command(run_directory, metrics, tmp_path)
+
+
+# A fresh Python with plain Keras and NumPy only: the official IDX test files as they are, raw uint8.
+STANDALONE = """
+import gzip, json, sys
+import keras, numpy as np
+from sklearn.metrics import classification_report
+run, mnist = sys.argv[1], sys.argv[2]
+images = np.frombuffer(gzip.open(f"{mnist}/t10k-images-idx3-ubyte.gz").read(), np.uint8, offset=16).reshape(-1, 28, 28)
+labels = np.frombuffer(gzip.open(f"{mnist}/t10k-labels-idx1-ubyte.gz").read(), np.uint8, offset=8)
+model = keras.models.load_model(f"{run}/model.keras")
+loss, accuracy = model.evaluate(images, keras.utils.to_categorical(labels, 10), batch_size=1000, verbose=0)
+predicted = model.predict(images, batch_size=1000, verbose=0).argmax(1)
+report = classification_report(labels, predicted, target_names=[str(d) for d in range(10)], output_dict=True)
+print(json.dumps({"loss": loss, "accuracy": accuracy, "report": report}))
+"""
+
+
+def assert_standalone_model(run_directory, metrics):
+    """model.keras takes raw images, is compiled with the run's loss and metric, and gives the report's numbers."""
     check = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, keras; from tests.conftest import MNIST_DIR; from fcbaseline import data;"
-            "from tests.test_data import dataset_config;"
-            "d = data.load_dataset(dataset_config('mnist', data_dir=str(MNIST_DIR)));"
-            f"m = keras.models.load_model(r'{run_directory / 'model.keras'}');"
-            "print((m.predict(data.to_unit_interval(d.x_test), verbose=0).argmax(1) == d.y_test).mean())",
-        ],
+        [sys.executable, "-c", STANDALONE, str(run_directory), str(MNIST_DIR)],
         capture_output=True,
         text=True,
-        cwd=str(Path(__file__).parent.parent),
+        cwd=run_directory,  # nothing of fcbaseline on the path
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert check.returncode == 0, check.stderr[-2000:]
-    assert float(check.stdout.strip().splitlines()[-1]) == pytest.approx(metrics["test_accuracy"], abs=1e-4)
+    result = json.loads(check.stdout.strip().splitlines()[-1])
+    assert result["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    assert result["loss"] == pytest.approx(metrics["test_loss"], rel=1e-4)
+    for digit in map(str, range(10)):  # the same predictions as the report's
+        assert result["report"][digit] == pytest.approx(metrics["classification_report"][digit], abs=1e-9)
+
+
+def assert_evaluate_command(run_directory, metrics, cwd):
+    """`fcbaseline evaluate <run dir>` re-evaluates without training; another image shape is refused."""
+    result = run_cli(["evaluate", str(run_directory)], cwd=cwd)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [folder] = (run_directory / "evaluations").iterdir()
+    evaluation = json.loads((folder / "metrics.json").read_text())
+    assert evaluation["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+    assert evaluation["test_samples"] == 10000 and evaluation["dataset"] == "mnist"
+    assert (folder / "classification_report.txt").read_text() == (run_directory / "classification_report.txt").read_text()
+    assert_plot(folder / "confusion_matrix.png")
+    assert f"test accuracy {metrics['test_accuracy']:.4f}" in result.stdout
+    refused = run_cli(["evaluate", str(run_directory), "dataset=digits"], cwd=cwd)
+    assert refused.returncode == 2 and "takes images of shape (28, 28), but digits has (8, 8)" in refused.stderr
+    assert len(list((run_directory / "evaluations").iterdir())) == 1  # nothing written for the refusal
 
 
 @needs_cifar10
@@ -172,7 +208,8 @@ def test_same_seed_same_history_different_seed_different_history(tmp_path):
 def test_help_lists_groups_and_cfg_prints_the_resolved_recipe(tmp_path):
     help_text = run_cli(["--help"], cwd=tmp_path).stdout
     assert "dataset: cifar10, digits, fashion_mnist, mnist" in help_text
-    assert "optimizer: adam, sgd" in help_text
+    assert "optimizer: adam, adamw, rmsprop, sgd" in help_text
+    assert "experiment: cifar10_regularized, mnist_regularized" in help_text
     printed = run_cli(["dataset=cifar10", "--cfg", "job", "--resolve"], cwd=tmp_path)
     composed = yaml.safe_load(printed.stdout)
     assert composed["model"]["hidden_sizes"] == [1024, 512] and composed["training"]["batch_size"] == 32

@@ -25,24 +25,23 @@ def test_same_batches_give_the_same_history_as_model_fit(tmp_path):
     config = compose_config(["training.epochs=3", "training.xla=false"])
     dataset = mnist()
     train.seed_everything(0)
-    ours = model_builder.build_model(config.model, 784, 10)
-    reference = keras.models.clone_model(ours)
+    ours = model_builder.build_model(config.model, (28, 28), 10)
+    reference = keras.models.clone_model(ours)  # the same layers: uint8 images in, scaled and flattened inside
     reference.set_weights(ours.get_weights())
     history, status = train.fit(
         ours,
-        model_builder.OPTIMIZERS["sgd"](config.optimizer),
+        model_builder.build_optimizer(config.optimizer, 469, 3),
         (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test),
         10,
         config.training,
-        tmp_path / "checkpoint.npz",
-        "",
+        train.RunFiles(tmp_path / "checkpoint.npz", tmp_path / "history.csv", ""),
     )
     assert status == "completed"
 
     reference.compile(optimizer=keras.optimizers.SGD(0.01), loss="categorical_crossentropy", metrics=["accuracy"])
     order_generator = np.random.default_rng(config.training.seed)  # the order fcbaseline used, epoch by epoch
-    x, y = data.to_unit_interval(dataset.x_train), keras.utils.to_categorical(dataset.y_train, 10)
-    x_test, y_test = data.to_unit_interval(dataset.x_test), keras.utils.to_categorical(dataset.y_test, 10)
+    x, y = dataset.x_train, keras.utils.to_categorical(dataset.y_train, 10)
+    x_test, y_test = dataset.x_test, keras.utils.to_categorical(dataset.y_test, 10)
     for epoch in range(3):
         order = order_generator.permutation(len(x))
         logs = reference.fit(

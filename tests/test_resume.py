@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import SHARED_DATA, needs_mnist, read_metrics, run_cli
+from tests.conftest import SHARED_DATA, needs_cifar10, needs_mnist, read_metrics, run_cli
 
 EPOCHS = 5
 ARGUMENTS = [f"training.epochs={EPOCHS}", "model.hidden_sizes=[64]"]
@@ -20,20 +20,28 @@ def history_rows(run_directory):
         return [{key: value for key, value in row.items() if key != "seconds"} for row in csv.DictReader(file)]
 
 
-def start_and_stop(run_directory, stop_signal, after_epoch):
-    """Start a run, send `stop_signal` once `after_epoch` epochs are in its log, wait for the exit."""
+def start(run_directory, arguments=ARGUMENTS):
     environment = {**os.environ, "FCBASELINE_DATA_DIR": str(SHARED_DATA), "KERAS_HOME": str(run_directory.parent / "k")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fcbaseline", *ARGUMENTS, f"hydra.run.dir={run_directory}"],
+    return subprocess.Popen(
+        [sys.executable, "-m", "fcbaseline", *arguments, f"hydra.run.dir={run_directory}"],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def wait_for_log(process, run_directory, text):
     log = run_directory / "fcbaseline.log"
     deadline = time.time() + 300
-    while f"epoch {after_epoch}/{EPOCHS}" not in (log.read_text() if log.exists() else ""):
-        assert process.poll() is None and time.time() < deadline, "the run ended before it could be interrupted"
-        time.sleep(0.05)
+    while text not in (log.read_text() if log.exists() else ""):
+        assert process.poll() is None and time.time() < deadline, f"the run ended before its log said {text!r}"
+        time.sleep(0.02)
+
+
+def start_and_stop(run_directory, stop_signal, after_epoch, arguments=ARGUMENTS, epochs=EPOCHS):
+    """Start a run, send `stop_signal` once `after_epoch` epochs are in its log, wait for the exit."""
+    process = start(run_directory, arguments)
+    wait_for_log(process, run_directory, f"epoch {after_epoch}/{epochs}")
     process.send_signal(stop_signal)
     return process.wait(timeout=300)
 
@@ -82,7 +90,7 @@ def test_resume_refuses_a_directory_without_a_checkpoint_and_leaves_it_alone(tmp
     result = run_cli([f"resume={folder}"], cwd=tmp_path, data_dir=None)
     assert result.returncode == 2
     assert "there is no checkpoint.npz" in result.stdout + result.stderr
-    assert sorted(path.name for path in folder.iterdir()) == ["fcbaseline.log", "notes.txt"]
+    assert sorted(path.name for path in folder.iterdir()) == [".fcbaseline.lock", "fcbaseline.log", "notes.txt"]
     assert (folder / "notes.txt").read_text() == "mine"
 
 
@@ -97,3 +105,80 @@ def test_resume_refuses_a_different_config_and_keeps_the_run_record(tmp_path):
     longer = run_cli([f"resume={tmp_path / 'run'}", "training.epochs=4"], cwd=tmp_path)
     assert longer.returncode == 0
     assert [row["epoch"] for row in history_rows(tmp_path / "run")] == ["1", "2", "3", "4"]
+
+
+EVERYTHING = [  # Adam, dropout (random state), a warm-up cosine schedule and early stopping (counters)
+    "training.epochs=7",
+    "model.hidden_sizes=[64]",
+    "optimizer=adam",
+    "model.dropout=0.3",
+    "optimizer.schedule.name=cosine",
+    "optimizer.schedule.warmup_epochs=2",
+    "training.callbacks=[early_stopping,model_checkpoint]",
+    "training.early_stopping.patience=2",
+    "training.early_stopping.min_delta=0.004",
+    "training.early_stopping.monitor=val_accuracy",
+]
+
+
+@needs_mnist
+def test_killed_run_with_every_option_resumes_to_the_same_history(tmp_path):
+    reference = run_cli([*EVERYTHING, f"hydra.run.dir={tmp_path / 'reference'}"], cwd=tmp_path)
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    expected = history_rows(tmp_path / "reference")
+    assert len({row["learning_rate"] for row in expected}) == len(expected)  # the schedule moved every epoch
+    run_directory = tmp_path / "killed"
+    assert start_and_stop(run_directory, signal.SIGKILL, 3, EVERYTHING, 7) == -9
+    assert 3 <= len(history_rows(run_directory)) < len(expected)  # history.csv is written after every epoch
+    result = run_cli([f"resume={run_directory}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert history_rows(run_directory) == expected
+    final, first = read_metrics(run_directory), read_metrics(tmp_path / "reference")
+    for key in ("test_accuracy", "test_loss", "model_epoch", "epochs_run", "best_val_epoch"):
+        assert final[key] == first[key], key
+
+
+@needs_mnist
+def test_a_second_process_cannot_use_a_running_runs_folder(tmp_path):
+    run_directory = tmp_path / "run"
+    process = start(run_directory, ["training.epochs=50", "model.hidden_sizes=[32]"])
+    try:
+        wait_for_log(process, run_directory, "epoch 1/50")
+        before = {path.name: path.read_bytes() for path in (run_directory / ".hydra").iterdir()}
+        for arguments in ([f"resume={run_directory}"], ["dataset=digits", f"hydra.run.dir={run_directory}"]):
+            refused = run_cli(arguments, cwd=tmp_path)
+            assert refused.returncode == 2, refused.stderr[-2000:]
+            assert f"{run_directory} is in use by process {process.pid}" in refused.stderr
+        assert {path.name: path.read_bytes() for path in (run_directory / ".hydra").iterdir()} == before
+        assert read_metrics(run_directory)["status"] == "running" and process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
+
+
+@needs_mnist
+def test_a_signal_before_the_first_epoch_leaves_a_resumable_run(tmp_path):
+    run_directory = tmp_path / "run"
+    process = start(run_directory)
+    wait_for_log(process, run_directory, "training and 10000 test images")  # data loaded, TensorFlow starting
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=300) == 143
+    assert read_metrics(run_directory)["status"] == "interrupted"
+    assert not (run_directory / "checkpoint.npz").exists()
+    result = run_cli([f"resume={run_directory}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert read_metrics(run_directory)["status"] == "completed"
+    assert len(history_rows(run_directory)) == EPOCHS
+
+
+@needs_cifar10
+def test_a_second_signal_stops_at_once(tmp_path):
+    run_directory = tmp_path / "run"
+    process = start(run_directory, ["training.epochs=50", "dataset=cifar10", "training.batch_size=8"])
+    wait_for_log(process, run_directory, "training:")  # an epoch of several seconds is under way
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    assert read_metrics(run_directory)["status"] == "interrupted"
+    assert "epoch 1/50" not in (run_directory / "fcbaseline.log").read_text()  # it did not wait for the epoch

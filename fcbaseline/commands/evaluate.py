@@ -1,0 +1,111 @@
+"""`fcbaseline evaluate <run dir> [dataset=<name>] [dataset.<key>=<value> ...] [--model FILE]`
+
+Evaluates a finished run's saved model on its dataset's test set, or on another dataset with the same
+classes and image shape, without retraining. Writes classification_report.txt, metrics.json and
+confusion_matrix.png into <run dir>/evaluations/<dataset>_<time>/ and prints the report.
+"""
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+
+from fcbaseline import data
+from fcbaseline.config import ConfigError, compose_config
+from fcbaseline.files import OutputError, write_json, write_text
+
+
+def parse_arguments(arguments):
+    parser = argparse.ArgumentParser(
+        prog="fcbaseline evaluate", description="Evaluate a finished run's model on a test set, without retraining."
+    )
+    parser.add_argument("run_dir", type=Path, help="the run directory (it holds model.keras and .hydra/)")
+    parser.add_argument("overrides", nargs="*", help="dataset=<name> and dataset.<key>=<value> overrides")
+    parser.add_argument("--model", default="model.keras", help="model file in the run directory (default: model.keras)")
+    return parser.parse_args(arguments)
+
+
+def dataset_config(run_dir: Path, overrides):
+    """The run's own dataset (and data folder), or the one `dataset=<name>` chooses, with `dataset.*` overrides."""
+    for override in overrides:
+        if not override.startswith("dataset"):
+            raise ConfigError(f"{override}: evaluate takes only dataset=<name> and dataset.<key>=<value> overrides.")
+    saved = OmegaConf.load(run_dir / ".hydra" / "config.yaml").dataset
+    if not any(override.startswith("dataset=") for override in overrides):
+        overrides = [f"dataset={saved.name}", *overrides]
+        if saved.data_dir and not any(override.startswith("dataset.data_dir=") for override in overrides):
+            overrides.append(f"dataset.data_dir={saved.data_dir}")
+    try:
+        return compose_config(overrides).dataset
+    except HydraException as error:  # an unknown dataset or key: Hydra's own one-paragraph message
+        raise ConfigError(str(error)) from None
+
+
+def check_compatible(model, dataset: data.Dataset, run_classes, model_path: Path) -> None:
+    if tuple(model.input_shape[1:]) != tuple(dataset.image_shape):
+        raise ConfigError(
+            f"{model_path} takes images of shape {tuple(model.input_shape[1:])}, but {dataset.name} has "
+            f"{dataset.image_shape}. Evaluate on a dataset with the run's image shape."
+        )
+    if list(run_classes) != list(dataset.class_names):
+        raise ConfigError(
+            f"{model_path} was trained on the classes {list(run_classes)}, but {dataset.name} has "
+            f"{list(dataset.class_names)}. Evaluate on a dataset with the same classes in the same order."
+        )
+
+
+def evaluate(run_dir: Path, overrides, model_file: str) -> Path:
+    """Evaluate and write the results; returns the folder they went to."""
+    model_path = run_dir / model_file
+    if not model_path.is_file():
+        raise ConfigError(f"{model_path} does not exist: evaluate needs a finished run (one that wrote {model_file}).")
+    if not (run_dir / ".hydra" / "config.yaml").is_file():
+        raise ConfigError(f"{run_dir} has no .hydra/config.yaml: point evaluate at an fcbaseline run directory.")
+    run_classes = OmegaConf.load(run_dir / ".hydra" / "config.yaml").dataset.class_names
+    dataset = data.load_dataset(dataset_config(run_dir, overrides))
+    import keras  # after the checks: TensorFlow takes seconds to start
+
+    from fcbaseline import report, train
+
+    model = keras.models.load_model(model_path)
+    check_compatible(model, dataset, run_classes, model_path)
+    loss, accuracy, probabilities = train.make_evaluator(model, len(dataset.class_names))(dataset.x_test, dataset.y_test)
+    predicted = probabilities.argmax(axis=1)
+    text, per_class = report.classification_summary(dataset.y_test, predicted, dataset.class_names)
+    folder = run_dir / "evaluations" / f"{dataset.name}_{datetime.now():%Y-%m-%d_%H-%M-%S_%f}"
+    folder.mkdir(parents=True)
+    write_text(folder / "classification_report.txt", text)
+    title = f"{dataset.name} test set, model {model_path}"
+    report.plot_confusion_matrix(folder / "confusion_matrix.png", dataset.y_test, predicted, dataset.class_names, title)
+    metrics = {
+        "model": str(model_path),
+        "dataset": dataset.name,
+        "data_source": dataset.source,
+        "test_samples": len(dataset.y_test),
+        "test_accuracy": accuracy,
+        "test_loss": loss,
+        "classification_report": per_class,
+    }
+    write_json(folder / "metrics.json", metrics)
+    print(f"{dataset.name} test set, {len(dataset.y_test)} images, model {model_path}:\n{text}")
+    print(f"test accuracy {accuracy:.4f}, test loss {loss:.4f}; written to {folder}")
+    return folder
+
+
+def main(arguments) -> int:
+    options = parse_arguments(arguments)
+    if not options.run_dir.is_dir():
+        print(f"{options.run_dir} is not a folder: give the directory of a finished fcbaseline run.", file=sys.stderr)
+        return 2
+    try:
+        evaluate(options.run_dir, options.overrides, options.model)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except (data.DataError, OutputError) as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    return 0
