@@ -123,6 +123,7 @@ def describe_run(config, splits: Splits, model, architecture: str, threads) -> d
         "epochs_planned": config.training.epochs,
         "seed": config.training.seed,
         "threads": threads,
+        "xla": train.step_uses_xla(model, config.training),
         "validation": config.training.validation,
         "training_samples": len(splits.y_train),
         "validation_samples": len(splits.y_valid),
@@ -216,7 +217,8 @@ def write_results(config, output_dir: Path, splits: Splits, model, history, outc
     log.info(f"classification report on the {dataset.name} test set (model of epoch {model_epoch}):\n{report_text}")
     write_text(output_dir / "classification_report.txt", report_text)
     check()
-    title = f"{dataset.name}, {summary['architecture']}, {config.optimizer.name} lr={config.optimizer.lr}"
+    schedule = "" if config.optimizer.schedule.name == "constant" else f" {config.optimizer.schedule.name} schedule"
+    title = f"{dataset.name}, {summary['architecture']}, {config.optimizer.name} lr={config.optimizer.lr}{schedule}"
     report.plot_history(output_dir / "training_plot.png", history, title)
     check()
     report.plot_confusion_matrix(output_dir / "confusion_matrix.png", dataset.y_test, predicted, dataset.class_names, title)

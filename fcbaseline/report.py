@@ -1,5 +1,6 @@
 """Write a run's results: classification report, history.csv, plots and the model (atomically, see files.py)."""
 
+import textwrap
 from pathlib import Path
 from typing import Dict, List
 
@@ -42,11 +43,11 @@ def plot_history(path: Path, history: Dict[str, List[float]], title: str) -> Non
         axes.plot(epochs, history["val_loss"], label="val_loss")
         axes.plot(epochs, history["accuracy"], label="train_acc")
         axes.plot(epochs, history["val_accuracy"], label="val_acc")
-        axes.set_title(f"Training Loss and Accuracy\n{title}")
+        axes.set_title(f"Training Loss and Accuracy\n{textwrap.fill(title, 64)}")
         axes.set_ylabel("Loss/Accuracy")
         axes.legend()
         if varying:
-            rate_axes.plot(epochs, rates, color="dimgray", label="learning_rate")
+            rate_axes.plot(epochs, rates, color="tab:green", label="learning_rate")
             rate_axes.set_ylabel("Learning rate")
             rate_axes.legend()
         (rate_axes if varying else axes).set_xlabel("Epoch #")
@@ -61,7 +62,7 @@ def plot_confusion_matrix(path: Path, y_true, y_predicted, class_names, title: s
     ConfusionMatrixDisplay(matrix, display_labels=class_names).plot(
         ax=axes, cmap="Blues", colorbar=False, xticks_rotation=45, values_format="d"
     )
-    axes.set_title(f"Confusion matrix (test set)\n{title}")
+    axes.set_title(f"Confusion matrix (test set)\n{textwrap.fill(title, 64)}")
     figure.tight_layout()
     write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
     plt.close(figure)

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fcbaseline.config import use_xla
 from fcbaseline.files import write_history
 from fcbaseline.model import current_learning_rate
 from fcbaseline.resume import restore, save_checkpoint
@@ -70,6 +71,10 @@ def make_evaluator(model, num_classes: int):
         return total_loss / len(x), total_correct / len(x), np.concatenate(probabilities)
 
     return evaluate
+
+
+def step_uses_xla(model, training) -> bool:
+    return use_xla(training.xla, any(isinstance(layer, keras.layers.Dropout) for layer in model.layers))
 
 
 def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xla: bool):
@@ -134,7 +139,7 @@ def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callba
         tf.convert_to_tensor(x_train),
         tf.one_hot(y_train, num_classes),
         training.batch_size,
-        training.xla,
+        step_uses_xla(model, training),
     )
     evaluate = make_evaluator(model, num_classes)
     order_generator = np.random.default_rng(training.seed)

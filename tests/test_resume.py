@@ -129,7 +129,7 @@ def test_killed_run_with_every_option_resumes_to_the_same_history(tmp_path):
     assert len({row["learning_rate"] for row in expected}) == len(expected)  # the schedule moved every epoch
     run_directory = tmp_path / "killed"
     assert start_and_stop(run_directory, signal.SIGKILL, 3, EVERYTHING, 7) == -9
-    assert 3 <= len(history_rows(run_directory)) < len(expected)  # history.csv is written after every epoch
+    assert 2 <= len(history_rows(run_directory)) < len(expected)  # history.csv is written after every epoch
     result = run_cli([f"resume={run_directory}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert history_rows(run_directory) == expected
