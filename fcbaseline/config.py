@@ -85,14 +85,9 @@ class AdamConfig:
 
 
 @dataclass
-class AdamWConfig:
+class AdamWConfig(AdamConfig):  # Adam's fields, and decoupled weight decay
     name: str = "adamw"
-    lr: float = 0.001
     weight_decay: float = 0.004
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-7
-    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
 
 @dataclass

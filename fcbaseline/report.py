@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix  # noqa: E402
 
@@ -51,6 +52,7 @@ def plot_history(path: Path, history: Dict[str, List[float]], title: str) -> Non
             rate_axes.set_ylabel("Learning rate")
             rate_axes.legend()
         (rate_axes if varying else axes).set_xlabel("Epoch #")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         figure.tight_layout()
         write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
         plt.close(figure)

@@ -171,6 +171,8 @@ def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callba
         write_history(files.history, history)
         if stop is not None and stop.received is not None:
             return history, "interrupted"  # not the end of training: callbacks keep their state for the resume
+        if model.stop_training:
+            log.info(f"epoch {epoch}: a callback stopped training ({', '.join(callbacks)}), {training.epochs - epoch} epochs early")
     callback_list.on_train_end(logs)  # e.g. EarlyStopping puts back the best weights
     write_history(files.history, history)
     return history, status

@@ -122,3 +122,13 @@ def test_xla_is_automatic_unless_set():
     assert config_module.use_xla(None, draws_random_numbers=True) is False  # dropout: slow under XLA on CPU
     assert config_module.use_xla(True, draws_random_numbers=True) is True and config_module.use_xla(False, False) is False
     assert compose_config().training.xla is None
+
+
+@pytest.mark.parametrize("experiment", ["cifar10_regularized", "mnist_regularized"])
+def test_experiments_compose_and_choose_on_a_validation_split(experiment):
+    config = compose_config([f"+experiment={experiment}"])
+    validate(config)
+    assert config.training.validation == "split"  # early stopping picks its epoch without the test set
+    assert config.training.early_stopping.monitor.startswith("val_") and "early_stopping" in config.training.callbacks
+    overridden = compose_config([f"+experiment={experiment}", "training.epochs=3"])  # the command line still wins
+    assert overridden.training.epochs == 3
