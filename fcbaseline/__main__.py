@@ -205,8 +205,10 @@ def restored_epoch(early_stopping, history) -> int:
 def write_results(config, output_dir: Path, splits: Splits, model, history, outcome, summary, stop) -> dict:
     """Test-set report, plots and the model file; returns the final metrics. A signal that arrives here
     stops between files (the run stays resumable: its training is complete in the checkpoint)."""
-    from fcbaseline import report  # matplotlib and scikit-learn: imported after training, off the start-up path
-    from fcbaseline import train
+    from fcbaseline import (
+        report,  # matplotlib and scikit-learn: imported after training, off the start-up path
+        train,
+    )
 
     status, model_epoch = outcome
     check = stop.check if status != "interrupted" else lambda: None  # an interrupted run writes what it has
@@ -221,7 +223,9 @@ def write_results(config, output_dir: Path, splits: Splits, model, history, outc
     title = f"{dataset.name}, {summary['architecture']}, {config.optimizer.name} lr={config.optimizer.lr}{schedule}"
     report.plot_history(output_dir / "training_plot.png", history, title)
     check()
-    report.plot_confusion_matrix(output_dir / "confusion_matrix.png", dataset.y_test, predicted, dataset.class_names, title)
+    report.plot_confusion_matrix(
+        output_dir / "confusion_matrix.png", dataset.y_test, predicted, dataset.class_names, title
+    )
     check()
     report.save_model(output_dir / "model.keras", model)
     check()

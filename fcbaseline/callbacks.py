@@ -80,4 +80,6 @@ def state_of(name: str, callback) -> dict:
 
 def restore_state(callback, state: dict) -> None:
     for key, value in state.items():
-        setattr(callback, key, int(value) if key in ("wait", "stopped_epoch", "best_epoch", "cooldown_counter") else value)
+        setattr(
+            callback, key, int(value) if key in ("wait", "stopped_epoch", "best_epoch", "cooldown_counter") else value
+        )

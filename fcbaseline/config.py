@@ -300,9 +300,7 @@ def _validate_callbacks(training: DictConfig) -> None:
         _check_name(f"training.callbacks[{position}]", name, list(CALLBACK_SCHEMAS))
     for name, schema in CALLBACK_SCHEMAS.items():
         _check_name(f"training.{name}.monitor", training[name].monitor, MONITORS)
-        changed = [
-            item.name for item in fields(schema) if training[name][item.name] != getattr(schema(), item.name)
-        ]
+        changed = [item.name for item in fields(schema) if training[name][item.name] != getattr(schema(), item.name)]
         if changed and name not in training.callbacks:  # arguments that would silently do nothing
             raise ConfigError(
                 f"training.{name}.{changed[0]} is set, but '{name}' is not in training.callbacks, so it would "

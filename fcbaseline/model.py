@@ -100,7 +100,9 @@ def hidden_block(index: int, units: int, activation: str, dropout: float, config
     (checkpoints are keyed by them)."""
     regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
     if not config.batch_norm:
-        layers = [keras.layers.Dense(units, activation=activation, kernel_regularizer=regularizer, name=f"hidden_{index}")]
+        layers = [
+            keras.layers.Dense(units, activation=activation, kernel_regularizer=regularizer, name=f"hidden_{index}")
+        ]
     else:  # normalize the pre-activations; the normalization's beta makes the Dense bias redundant
         layers = [
             keras.layers.Dense(units, use_bias=False, kernel_regularizer=regularizer, name=f"hidden_{index}"),

@@ -8,11 +8,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix  # noqa: E402
 
-from fcbaseline.files import write_atomically, write_text  # noqa: E402
+from fcbaseline.files import write_atomically  # noqa: E402
 
 
 def classification_summary(y_true, y_predicted, class_names):

@@ -30,7 +30,10 @@ def save_checkpoint(path: Path, model, optimizer, history, order_generator, conf
     history and the run config in one .npz, written atomically (and flushed to disk)."""
     from fcbaseline import callbacks as callbacks_module  # Keras: only once training runs
 
-    arrays = {f"model/{name}": value for name, value in zip(variable_names(model), (variable.numpy() for variable in model.variables))}
+    arrays = {
+        f"model/{name}": value
+        for name, value in zip(variable_names(model), (variable.numpy() for variable in model.variables))
+    }
     arrays |= {f"optimizer/{variable.name}": variable.numpy() for variable in optimizer.variables}
     callback_state = {}
     for name, callback in (callbacks or {}).items():

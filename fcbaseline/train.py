@@ -143,7 +143,9 @@ def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callba
     )
     evaluate = make_evaluator(model, num_classes)
     order_generator = np.random.default_rng(training.seed)
-    callback_list = keras.callbacks.CallbackList(list(callbacks.values()), model=model, epochs=training.epochs, steps=steps)
+    callback_list = keras.callbacks.CallbackList(
+        list(callbacks.values()), model=model, epochs=training.epochs, steps=steps
+    )
     model.stop_training = False
     callback_list.on_train_begin()  # resets the callbacks' counters: a resumed run restores them after
     history = {key: [] for key in HISTORY_COLUMNS}
@@ -163,7 +165,8 @@ def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callba
         if training.verbose:
             log_epoch(epoch, training.epochs, logs)
         if not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
-            log.error(f"epoch {epoch}: the loss is {logs['loss']} (validation {logs['val_loss']}); stopping, status 'diverged'.")
+            losses = f"the loss is {logs['loss']} (validation {logs['val_loss']})"
+            log.error(f"epoch {epoch}: {losses}; stopping, status 'diverged'.")
             status = "diverged"
             break
         callback_list.on_epoch_end(epoch - 1, {key: value for key, value in logs.items() if key != "seconds"})
@@ -172,7 +175,8 @@ def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callba
         if stop is not None and stop.received is not None:
             return history, "interrupted"  # not the end of training: callbacks keep their state for the resume
         if model.stop_training:
-            log.info(f"epoch {epoch}: a callback stopped training ({', '.join(callbacks)}), {training.epochs - epoch} epochs early")
+            early = training.epochs - epoch
+            log.info(f"epoch {epoch}: a callback stopped training ({', '.join(callbacks)}), {early} epochs early")
     callback_list.on_train_end(logs)  # e.g. EarlyStopping puts back the best weights
     write_history(files.history, history)
     return history, status

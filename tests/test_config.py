@@ -112,7 +112,8 @@ def test_built_model_matches_the_recipe():
     assert model_module.describe(config.model, (28, 28), 10) == "784-256-128-10 sigmoid"
     cifar = compose_config(["dataset=cifar10"])
     assert (
-        model_module.build_model(cifar.model, (32, 32, 3), 10).count_params() == 3072 * 1024 + 1024 + 1024 * 512 + 512 + 5130
+        model_module.build_model(cifar.model, (32, 32, 3), 10).count_params()
+        == 3072 * 1024 + 1024 + 1024 * 512 + 512 + 5130
     )
     assert OmegaConf.to_container(cifar.model, resolve=True)["hidden_sizes"] == [1024, 512]
 
@@ -120,7 +121,9 @@ def test_built_model_matches_the_recipe():
 def test_xla_is_automatic_unless_set():
     assert config_module.use_xla(None, draws_random_numbers=False) is True
     assert config_module.use_xla(None, draws_random_numbers=True) is False  # dropout: slow under XLA on CPU
-    assert config_module.use_xla(True, draws_random_numbers=True) is True and config_module.use_xla(False, False) is False
+    assert (
+        config_module.use_xla(True, draws_random_numbers=True) is True and config_module.use_xla(False, False) is False
+    )
     assert compose_config().training.xla is None
 
 

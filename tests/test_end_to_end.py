@@ -122,7 +122,9 @@ def assert_evaluate_command(run_directory, metrics, cwd):
     evaluation = json.loads((folder / "metrics.json").read_text())
     assert evaluation["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-9)
     assert evaluation["test_samples"] == 10000 and evaluation["dataset"] == "mnist"
-    assert (folder / "classification_report.txt").read_text() == (run_directory / "classification_report.txt").read_text()
+    assert (folder / "classification_report.txt").read_text() == (
+        run_directory / "classification_report.txt"
+    ).read_text()
     assert_plot(folder / "confusion_matrix.png")
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in result.stdout
     refused = run_cli(["evaluate", str(run_directory), "dataset=digits"], cwd=cwd)

@@ -61,7 +61,10 @@ def test_dropout_rates_per_layer():
 
 @pytest.mark.parametrize(
     "penalty, control",
-    [(["model.l2=0.01"], []), (["optimizer=adamw", "optimizer.weight_decay=0.5"], ["optimizer=adamw", "optimizer.weight_decay=0.0"])],
+    [
+        (["model.l2=0.01"], []),
+        (["optimizer=adamw", "optimizer.weight_decay=0.5"], ["optimizer=adamw", "optimizer.weight_decay=0.0"]),
+    ],
     ids=["l2", "adamw_weight_decay"],
 )
 def test_penalties_shrink_the_weights_against_an_identical_run_without(tmp_path, penalty, control):
@@ -92,9 +95,15 @@ def test_batch_norm_learns_statistics_and_predicts_deterministically(tmp_path):
     "overrides, expected",
     [
         (["optimizer.schedule.name=step", "optimizer.schedule.decay_epochs=2"], [0.01, 0.01, 0.005, 0.005, 0.0025]),
-        (["optimizer.schedule.name=exponential", "optimizer.schedule.decay_epochs=1"], [0.01, 0.005, 0.0025, 0.00125, 0.000625]),
+        (
+            ["optimizer.schedule.name=exponential", "optimizer.schedule.decay_epochs=1"],
+            [0.01, 0.005, 0.0025, 0.00125, 0.000625],
+        ),
         (["optimizer.schedule.name=cosine", "optimizer.schedule.warmup_epochs=2"], [0.0, 0.005, 0.01, 0.0075, 0.0025]),
-        (["optimizer.schedule.name=cosine", "optimizer.schedule.final_lr_fraction=0.1"], [0.01, 0.00914, 0.00689, 0.00411, 0.00186]),
+        (
+            ["optimizer.schedule.name=cosine", "optimizer.schedule.final_lr_fraction=0.1"],
+            [0.01, 0.00914, 0.00689, 0.00411, 0.00186],
+        ),
     ],
     ids=["step", "exponential", "cosine_warmup", "cosine_floor"],
 )

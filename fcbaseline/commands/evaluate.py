@@ -72,7 +72,9 @@ def evaluate(run_dir: Path, overrides, model_file: str) -> Path:
 
     model = keras.models.load_model(model_path)
     check_compatible(model, dataset, run_classes, model_path)
-    loss, accuracy, probabilities = train.make_evaluator(model, len(dataset.class_names))(dataset.x_test, dataset.y_test)
+    loss, accuracy, probabilities = train.make_evaluator(model, len(dataset.class_names))(
+        dataset.x_test, dataset.y_test
+    )
     predicted = probabilities.argmax(axis=1)
     text, per_class = report.classification_summary(dataset.y_test, predicted, dataset.class_names)
     folder = run_dir / "evaluations" / f"{dataset.name}_{datetime.now():%Y-%m-%d_%H-%M-%S_%f}"
