@@ -99,7 +99,8 @@ def prepare(config: DictConfig, output_dir: Path):
         action, found = resume.sweep_job(config, output_dir, overrides)
         if action == "skip":
             log.info(f"job {HydraConfig.get().job.num} already completed with this config; kept as it is")
-            return config, None, found["best_val_accuracy"]
+            kept = found.get("best_val_accuracy")
+            return config, None, float("nan") if kept is None else kept
         return config, found, None
     if config.resume:
         config, checkpoint = resume.single_run(config, output_dir, overrides)

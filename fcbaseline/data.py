@@ -1,9 +1,9 @@
-"""Find, read and check a dataset by name; return flat uint8 pixels and integer labels.
+"""Find, read and check a dataset by name; return uint8 images in their own shape and integer labels.
 
 Pixels stay uint8 (0..255) in memory and are scaled to [0, 1] as float32 where they are used, one
-batch at a time (`to_unit_interval` here, `train.to_unit_interval` inside TensorFlow): the same
-float32 values as scaling the whole array up front, in a quarter of the memory (CIFAR-10's training
-set is 150 MB as uint8, 614 MB as float32 and 1.2 GB as float64).
+batch at a time, by the model's first layer (`Rescaling`, so a saved model takes raw images), in a
+quarter of the memory of a float32 copy (CIFAR-10's training set is 150 MB as uint8, 614 MB as
+float32 and 1.2 GB as float64). `to_unit_interval` is the same scaling for NumPy users (benchmarks).
 
 Where a dataset is looked for, in order:
 1. `dataset.data_dir` (the folder holding this dataset's files, or its named subfolder);
