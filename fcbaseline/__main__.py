@@ -116,6 +116,9 @@ def describe_run(config, splits: Splits, model, architecture: str, threads) -> d
     return {
         "dataset": splits.dataset.name,
         "data_source": splits.dataset.source,
+        "class_names": splits.dataset.class_names,
+        "image_shape": list(splits.dataset.image_shape),
+        "skipped_files": splits.dataset.skipped_files,
         "architecture": architecture,
         "parameters": int(model.count_params()),
         "optimizer": OmegaConf.to_container(config.optimizer, resolve=True),
@@ -317,15 +320,17 @@ def record_interruption(output_dir: Path) -> None:
 
 def cli() -> None:
     """`python -m fcbaseline` and the `fcbaseline` command: Hydra's main, exiting 2 on usage errors;
-    `fcbaseline evaluate <run dir>` evaluates a finished run's model (fcbaseline/commands/evaluate.py).
+    `fcbaseline evaluate <run dir>` and `fcbaseline predict <run dir> <images>` use a finished run's model
+    (fcbaseline/commands/).
 
     Hydra exits 1 both for an override it cannot compose and for a run that fails; anything that
     stops before a config reached `main` is a usage or config error, and gets the usual status 2.
     """
-    if sys.argv[1:2] == ["evaluate"]:
-        from fcbaseline.commands import evaluate
+    if sys.argv[1:2] in (["evaluate"], ["predict"]):
+        from fcbaseline.commands import evaluate, predict
 
-        sys.exit(evaluate.main(sys.argv[2:]))
+        command = {"evaluate": evaluate, "predict": predict}[sys.argv[1]]
+        sys.exit(command.main(sys.argv[2:]))
     try:
         main()
     except SystemExit as exit:

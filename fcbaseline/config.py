@@ -34,8 +34,14 @@ class DatasetConfig:
     name: str = MISSING
     data_dir: Optional[str] = None
     download: bool = True
-    class_names: List[str] = MISSING
+    class_names: List[str] = MISSING  # [] for image_folder and arrays: the classes come from the data
     recipe: RecipeConfig = field(default_factory=RecipeConfig)
+    file: Optional[str] = None  # arrays: the .npz file
+    image_size: Optional[List[int]] = None  # image_folder: [height, width] to resize to
+    color_mode: str = "rgb"  # image_folder: grayscale or rgb
+    test_fraction: float = 0.2  # image_folder without train/ and test/: the held-out share
+    split_seed: int = 0  # image_folder: the test split's seed (fixed, so seed sweeps share one test set)
+    skip_bad_files: bool = False  # image_folder: leave unreadable images out instead of stopping
 
 
 @dataclass
@@ -212,6 +218,7 @@ def validate(config: DictConfig) -> None:
     from fcbaseline.data import DATASETS  # numpy only: no TensorFlow is imported here
 
     _check_name("dataset.name", config.dataset.name, list(DATASETS))
+    _validate_dataset(config.dataset)
     _validate_model(config.model)
     _validate_optimizer(config.optimizer, config.training.epochs)
     for key in ("epochs", "batch_size"):
@@ -226,6 +233,22 @@ def validate(config: DictConfig) -> None:
             f"between 0 and 1 (exclusive), for example 0.1."
         )
     _validate_callbacks(config.training)
+
+
+def _validate_dataset(dataset: DictConfig) -> None:
+    if dataset.name == "image_folder" and not dataset.data_dir:
+        raise ConfigError(
+            "dataset=image_folder needs dataset.data_dir=<folder> holding one subfolder of images per class "
+            "(or train/ and test/ folders, each with one subfolder per class)."
+        )
+    if dataset.name == "arrays" and not dataset.file:
+        raise ConfigError("dataset=arrays needs dataset.file=<path of an .npz with x_train, y_train, x_test, y_test>.")
+    _check_name("dataset.color_mode", dataset.color_mode, ("grayscale", "rgb"))
+    size = dataset.image_size
+    if size is not None and (len(size) != 2 or min(size) <= 0):
+        raise ConfigError(f"dataset.image_size={list(size)} must be [height, width] in pixels, e.g. [28,28].")
+    if not 0 < dataset.test_fraction < 1:
+        raise ConfigError(f"dataset.test_fraction={dataset.test_fraction} must be between 0 and 1, e.g. 0.2.")
 
 
 def _validate_model(model: DictConfig) -> None:

@@ -1,4 +1,4 @@
-"""Find, read and check a dataset by name; return uint8 images in their own shape and integer labels.
+"""The built-in datasets (MNIST, Fashion-MNIST, CIFAR-10, digits): find, read and check their official files.
 
 Pixels stay uint8 (0..255) in memory and are scaled to [0, 1] as float32 where they are used, one
 batch at a time, by the model's first layer (`Rescaling`, so a saved model takes raw images), in a
@@ -22,11 +22,12 @@ import gzip
 import os
 import pickle
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
+
+from fcbaseline.data.common import DataError, Dataset
 
 DATA_DIR_VARIABLE = "FCBASELINE_DATA_DIR"
 IDX_FILES = {
@@ -36,22 +37,6 @@ IDX_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 CIFAR10_BATCHES = [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]
-
-
-class DataError(RuntimeError):
-    """Data that cannot be found or read; the message names the files and how to fix it."""
-
-
-@dataclass
-class Dataset:
-    name: str
-    class_names: List[str]
-    x_train: np.ndarray  # (samples, *image_shape) uint8 pixels, 0..255
-    y_train: np.ndarray  # (samples,) int64 class indices
-    x_test: np.ndarray
-    y_test: np.ndarray
-    source: str  # where the arrays were read from, for the log and metrics.json
-    image_shape: Tuple[int, ...]
 
 
 # ---------------------------------------------------------------- file formats
@@ -153,7 +138,8 @@ def keras_datasets_dir() -> Path:
 
 
 def _search_roots(config, subfolders: List[str], system_dirs: List[str]) -> List[Path]:
-    """Folders that may hold the dataset's files, in search order."""
+    """Folders that may hold the dataset's files, in search order. An explicit dataset.data_dir is the
+    only place looked: a folder without the files must not quietly train on data found elsewhere."""
     roots = []
     if config.data_dir:
         data_dir = Path(os.path.expanduser(config.data_dir))
@@ -162,7 +148,7 @@ def _search_roots(config, subfolders: List[str], system_dirs: List[str]) -> List
                 f"dataset.data_dir={config.data_dir} does not exist or is not a folder. Point it at the "
                 f"folder holding the {config.name} files, or leave it unset to search the usual places."
             )
-        roots += [data_dir] + [data_dir / sub for sub in subfolders]
+        return [data_dir] + [data_dir / sub for sub in subfolders]
     if os.environ.get(DATA_DIR_VARIABLE):
         root = Path(os.path.expanduser(os.environ[DATA_DIR_VARIABLE]))
         if not root.is_dir():
@@ -207,8 +193,18 @@ def _download(config, keras_loader_name: str, cache_entries: List[Path], looked:
         raise _not_found(config, looked, f"{type(error).__name__}: {error}") from None
 
 
+def _not_in_data_dir(config, looked: List[Path], files: List[str]) -> DataError:
+    return DataError(
+        f"dataset.data_dir={config.data_dir} does not hold the {config.name} files ({', '.join(files)}); "
+        f"looked in {'; '.join(map(str, looked))}. An explicit data_dir is the only place looked: point it at "
+        f"the folder with these files, or leave it unset to search the usual places (README 'How data is found')."
+    )
+
+
 def _load_idx_dataset(config, subfolders: List[str], system_dirs: List[str], keras_name: str, cache: List[Path]):
-    roots = _search_roots(config, subfolders, system_dirs) + [keras_datasets_dir() / sub for sub in subfolders]
+    roots = _search_roots(config, subfolders, system_dirs)
+    if not config.data_dir:
+        roots += [keras_datasets_dir() / sub for sub in subfolders]
     for root in roots:
         paths = {key: root / file for key, file in IDX_FILES.items()}
         if all(path.is_file() for path in paths.values()):
@@ -219,6 +215,8 @@ def _load_idx_dataset(config, subfolders: List[str], system_dirs: List[str], ker
                 read_idx(paths["test_labels"], 1),
             )
             return arrays, str(root)
+    if config.data_dir:
+        raise _not_in_data_dir(config, roots, list(IDX_FILES.values()))
     for npz in cache:
         if npz.suffix == ".npz" and npz.is_file():
             try:
@@ -245,15 +243,20 @@ def load_fashion_mnist(config):
 def load_cifar10(config):
     subfolders = ["cifar-10-batches-py", "cifar10/cifar-10-batches-py", "cifar10"]
     keras_dir = keras_datasets_dir()
-    cache = [keras_dir / "cifar-10-batches-py-target", keras_dir / "cifar-10-batches-py"]
+    # what Keras 3.15's cifar10.load_data leaves in its cache: the download, then its extraction
+    target = "cifar-10-batches-py-target"
+    cache = [keras_dir / f"{target}_archive", keras_dir / target, keras_dir / "cifar-10-batches-py"]
     roots = _search_roots(config, subfolders, [])
-    roots += [keras_dir / "cifar-10-batches-py-target" / "cifar-10-batches-py", keras_dir / "cifar-10-batches-py"]
+    if not config.data_dir:
+        roots += [keras_dir / target / "cifar-10-batches-py", keras_dir / "cifar-10-batches-py"]
     for root in roots:
         if all((root / name).is_file() for name in CIFAR10_BATCHES):
             batches = [read_cifar_batch(root / name) for name in CIFAR10_BATCHES]
             x_train = np.concatenate([images for images, _ in batches[:5]])
             y_train = np.concatenate([labels for _, labels in batches[:5]])
             return (x_train, y_train, *batches[5]), str(root)
+    if config.data_dir:
+        raise _not_in_data_dir(config, roots, CIFAR10_BATCHES)
     (x_train, y_train), (x_test, y_test) = _download(config, "cifar10", cache, roots)
     return (x_train, y_train, x_test, y_test), "keras.datasets.cifar10"
 
@@ -272,7 +275,7 @@ def load_digits(config):
 
 
 # name -> (loader, image shape); a loader returns (x_train, y_train, x_test, y_test) as uint8 images
-DATASETS: Dict[str, Tuple[Callable, Tuple[int, ...]]] = {
+BUILTIN: Dict[str, Tuple[Callable, Tuple[int, ...]]] = {
     "mnist": (load_mnist, (28, 28)),
     "fashion_mnist": (load_fashion_mnist, (28, 28)),
     "cifar10": (load_cifar10, (32, 32, 3)),
@@ -303,17 +306,9 @@ def _check(name: str, split: str, images: np.ndarray, labels: np.ndarray, image_
     return labels.astype(np.int64)
 
 
-PIXEL_MAX = 255.0
-
-
-def to_unit_interval(pixels: np.ndarray) -> np.ndarray:
-    """uint8 pixels as float32 in [0, 1], the recipes' input scaling."""
-    return pixels.astype(np.float32) / np.float32(PIXEL_MAX)
-
-
-def load_dataset(config) -> Dataset:
+def load_builtin(config) -> Dataset:
     """Load `config.name` (a DatasetConfig): checked uint8 images in their own shape (the model flattens)."""
-    loader, image_shape = DATASETS[config.name]
+    loader, image_shape = BUILTIN[config.name]
     (x_train, y_train, x_test, y_test), source = loader(config)
     num_classes = len(config.class_names)
     y_train = _check(config.name, "training", x_train, y_train, image_shape, num_classes, source)
@@ -328,11 +323,3 @@ def load_dataset(config) -> Dataset:
         source=source,
         image_shape=tuple(image_shape),
     )
-
-
-def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
-    """Hold out a stratified `fraction` of the training data for validation, so the test set stays unseen."""
-    from sklearn.model_selection import train_test_split
-
-    x_train, x_valid, y_train, y_valid = train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
-    return x_train, y_train, x_valid, y_valid

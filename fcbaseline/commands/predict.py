@@ -1,0 +1,99 @@
+"""`fcbaseline predict <run dir> <image files or folders> [--top K] [--model FILE]`
+
+Classifies new images with a finished run's model: each image is converted as in training (the
+model's image size, grayscale for an H x W input and RGB for H x W x 3), and for each the top-K
+classes and probabilities are printed and written to <run dir>/predictions/<time>/predictions.csv.
+Works for every dataset, e.g. a PNG of a handwritten digit on an MNIST run.
+"""
+
+import argparse
+import csv
+import io
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import List
+
+import numpy as np
+
+from fcbaseline.config import ConfigError
+from fcbaseline.data import DataError
+from fcbaseline.data.folders import IMAGE_SUFFIXES, decode
+from fcbaseline.files import OutputError, write_text
+
+
+def parse_arguments(arguments):
+    parser = argparse.ArgumentParser(prog="fcbaseline predict", description="Classify images with a run's model.")
+    parser.add_argument("run_dir", type=Path, help="the run directory (it holds model.keras and metrics.json)")
+    parser.add_argument("images", nargs="+", type=Path, help="image files, or folders searched for images")
+    parser.add_argument("--top", type=int, default=1, help="how many classes to give per image (default 1)")
+    parser.add_argument("--model", default="model.keras", help="model file in the run directory")
+    return parser.parse_args(arguments)
+
+
+def image_files(arguments: List[Path]) -> List[Path]:
+    found = []
+    for path in arguments:
+        if path.is_dir():
+            found += sorted(item for item in path.rglob("*") if item.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigError(f"{path} does not exist: give image files or folders of images.")
+    if not found:
+        raise ConfigError(f"No PNG, JPEG, BMP or GIF image in {', '.join(map(str, arguments))}.")
+    return found
+
+
+def load_images(paths: List[Path], input_shape) -> np.ndarray:
+    """Decode each image as training saw its data: the model's height and width, grey or RGB."""
+    if len(input_shape) not in (2, 3):
+        raise ConfigError(f"This model takes inputs of shape {input_shape}, not images; predict needs an image model.")
+    color_mode = "grayscale" if len(input_shape) == 2 else "rgb"
+    images = []
+    for path in paths:
+        try:
+            images.append(decode(path, color_mode, tuple(input_shape[:2])))
+        except Exception as error:
+            raise DataError(f"Cannot read the image {path} ({type(error).__name__}: {error}).") from None
+    return np.stack(images)
+
+
+def predict(run_dir: Path, paths: List[Path], top: int, model_file: str) -> Path:
+    model_path = run_dir / model_file
+    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+    if not model_path.is_file() or "class_names" not in metrics:
+        raise ConfigError(f"{run_dir} is not a finished fcbaseline run (it needs {model_file} and metrics.json).")
+    files = image_files(paths)
+    import keras  # after the checks: TensorFlow takes seconds to start
+
+    model = keras.models.load_model(model_path)
+    images = load_images(files, tuple(model.input_shape[1:]))
+    probabilities = model.predict(images, batch_size=256, verbose=0)
+    names, top = metrics["class_names"], max(1, min(top, len(metrics["class_names"])))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["file", *[f"{kind}_{rank}" for rank in range(1, top + 1) for kind in ("class", "probability")]])
+    for path, row in zip(files, probabilities):
+        best = np.argsort(row)[::-1][:top]
+        writer.writerow([str(path), *[value for index in best for value in (names[index], f"{row[index]:.6f}")]])
+        print(f"{path}: " + ", ".join(f"{names[index]} ({row[index]:.4f})" for index in best))
+    folder = run_dir / "predictions" / f"{datetime.now():%Y-%m-%d_%H-%M-%S_%f}"
+    folder.mkdir(parents=True)
+    write_text(folder / "predictions.csv", buffer.getvalue())
+    print(f"{len(files)} images; predictions written to {folder / 'predictions.csv'}")
+    return folder
+
+
+def main(arguments) -> int:
+    options = parse_arguments(arguments)
+    try:
+        predict(options.run_dir, options.images, options.top, options.model)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except (DataError, OutputError) as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,97 @@
+"""`dataset=arrays`: a user's data as one .npz file holding x_train, y_train, x_test and y_test.
+
+Images of any shape, or flat vectors, as uint8 (0..255, scaled to [0, 1] by the model like the
+built-in datasets); labels as integers (class indices) or strings (whose sorted values become the class
+names). Read with `allow_pickle=False`: a pickled object array is refused and nothing in it runs.
+"""
+
+import os
+from pathlib import Path
+from typing import List, Tuple
+
+import numpy as np
+
+from fcbaseline.data.common import DataError, Dataset
+
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def read_npz(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as file:
+            missing = [key for key in KEYS if key not in file.files]
+            if missing:
+                raise DataError(
+                    f"{path} has no {', '.join(missing)} (it holds {', '.join(file.files) or 'nothing'}). Save the "
+                    f"four arrays under these names: np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)."
+                )
+            return {key: file[key] for key in KEYS}
+    except DataError:
+        raise
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise DataError(
+                f"{path} holds a pickled object array, which fcbaseline refuses to load (unpickling can run code; "
+                f"nothing in the file was executed). Save plain arrays: uint8 images and integer or string labels."
+            ) from None
+        raise DataError(f"Cannot read {path} as an .npz file ({error}).") from None
+    except (OSError, EOFError) as error:
+        raise DataError(f"Cannot read {path} as an .npz file ({error}); is it truncated or not an .npz?") from None
+
+
+def encode_labels(y_train, y_test, class_names: List[str], path: Path) -> Tuple[np.ndarray, np.ndarray, List[str]]:
+    """(train indices, test indices, class names) from integer or string labels."""
+    if y_train.dtype.kind in "US":  # string labels: their sorted values are the classes
+        names = sorted(set(y_train.tolist()) | set(y_test.tolist()))
+        index = {name: position for position, name in enumerate(names)}
+        encode = np.vectorize(index.__getitem__, otypes=[np.int64])
+        return encode(y_train), encode(y_test), [str(name) for name in names]
+    if y_train.dtype.kind not in "iu" or y_test.dtype.kind not in "iu":
+        raise DataError(
+            f"{path}: labels must be integers (class indices) or strings, found {y_train.dtype} and {y_test.dtype}."
+        )
+    count = len(class_names) or int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+    for split, labels in (("y_train", y_train), ("y_test", y_test)):
+        if len(labels) and (labels.min() < 0 or labels.max() >= count):
+            raise DataError(
+                f"{path}: {split} holds labels {labels.min()}..{labels.max()}, outside 0..{count - 1}"
+                f"{' (dataset.class_names names ' + str(count) + ' classes)' if class_names else ''}. "
+                f"Labels must be class indices from 0, or give string labels."
+            )
+    return y_train.astype(np.int64), y_test.astype(np.int64), list(class_names) or [str(i) for i in range(count)]
+
+
+def check_images(arrays: dict, path: Path) -> None:
+    x_train, x_test = arrays["x_train"], arrays["x_test"]
+    for key in ("x_train", "x_test"):
+        if arrays[key].dtype != np.uint8:
+            raise DataError(
+                f"{path}: {key} is {arrays[key].dtype}; fcbaseline takes uint8 values 0..255 (pixels), which the model "
+                f"scales to [0, 1]. Convert, e.g. (x * 255).round().astype(np.uint8) for values in [0, 1]."
+            )
+    if x_train.shape[1:] != x_test.shape[1:] or x_train.ndim < 2:
+        raise DataError(f"{path}: x_train is {x_train.shape} and x_test {x_test.shape}: one sample shape for both.")
+    for x, y in (("x_train", "y_train"), ("x_test", "y_test")):
+        if len(arrays[x]) != len(arrays[y]) or arrays[y].ndim != 1:
+            raise DataError(f"{path}: {x} has {len(arrays[x])} samples but {y} is {arrays[y].shape}; one label each.")
+
+
+def load_arrays(config) -> Dataset:
+    path = Path(os.path.expanduser(config.file))
+    if not path.is_file():
+        raise DataError(f"dataset.file={config.file} does not exist or is not a file: give the path of your .npz file.")
+    arrays = read_npz(path)
+    check_images(arrays, path)
+    y_train, y_test, class_names = encode_labels(arrays["y_train"], arrays["y_test"], list(config.class_names), path)
+    if len(class_names) < 2:
+        raise DataError(f"{path}: all labels are one class ({class_names}); a classifier needs at least two.")
+    return Dataset(
+        name=config.name,
+        class_names=class_names,
+        x_train=np.ascontiguousarray(arrays["x_train"]),
+        y_train=y_train,
+        x_test=np.ascontiguousarray(arrays["x_test"]),
+        y_test=y_test,
+        source=str(path),
+        image_shape=tuple(arrays["x_train"].shape[1:]),
+    )

@@ -1,0 +1,39 @@
+"""What every dataset loader returns, and the helpers they share. NumPy only (no TensorFlow)."""
+
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+import numpy as np
+
+
+class DataError(RuntimeError):
+    """Data that cannot be found or read; the message names the files and how to fix it."""
+
+
+@dataclass
+class Dataset:
+    name: str
+    class_names: List[str]
+    x_train: np.ndarray  # (samples, *image_shape) uint8 pixels, 0..255
+    y_train: np.ndarray  # (samples,) int64 class indices
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str  # where the arrays were read from, for the log and metrics.json
+    image_shape: Tuple[int, ...]
+    skipped_files: List[str] = field(default_factory=list)  # unreadable images left out (skip_bad_files)
+
+
+PIXEL_MAX = 255.0
+
+
+def to_unit_interval(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1], the recipes' input scaling."""
+    return pixels.astype(np.float32) / np.float32(PIXEL_MAX)
+
+
+def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
+    """Hold out a stratified `fraction` of the training data for validation, so the test set stays unseen."""
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_valid, y_train, y_valid = train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
+    return x_train, y_train, x_valid, y_valid
