@@ -209,7 +209,7 @@ def test_same_seed_same_history_different_seed_different_history(tmp_path):
 
 def test_help_lists_groups_and_cfg_prints_the_resolved_recipe(tmp_path):
     help_text = run_cli(["--help"], cwd=tmp_path).stdout
-    assert "dataset: cifar10, digits, fashion_mnist, mnist" in help_text
+    assert "dataset: arrays, cifar10, digits, fashion_mnist, image_folder, mnist" in help_text
     assert "optimizer: adam, adamw, rmsprop, sgd" in help_text
     assert "experiment: cifar10_regularized, mnist_regularized" in help_text
     printed = run_cli(["dataset=cifar10", "--cfg", "job", "--resolve"], cwd=tmp_path)

@@ -235,3 +235,23 @@ def test_predict_names_the_digit_in_a_png(tmp_path):
     refused = run_cli(["predict", str(run), str(tmp_path / "missing.png")], cwd=tmp_path)
     assert refused.returncode == 2 and "does not exist" in refused.stderr
     assert json.loads((run / "metrics.json").read_text())["class_names"][7] == "7"
+
+
+def test_bmp_gif_first_frame_and_jpeg_are_read(tmp_path):
+    generator = np.random.default_rng(1)
+    first, second = (generator.integers(0, 256, (6, 6), dtype=np.uint8) for _ in range(2))
+    folder = tmp_path / "images"
+    for name in ("a", "b"):
+        (folder / name).mkdir(parents=True)
+        Image.fromarray(first).save(folder / name / "0.bmp")
+        frames = [Image.fromarray(first).convert("P"), Image.fromarray(second).convert("P")]
+        frames[0].save(folder / name / "1.gif", save_all=True, append_images=frames[1:])  # an animation
+        Image.fromarray(first).save(folder / name / "2.jpg", quality=95)
+        Image.fromarray(first).save(folder / name / "3.png")
+    overrides = ["dataset=image_folder", f"dataset.data_dir={folder}", "dataset.color_mode=grayscale"]
+    loaded = load([*overrides, "dataset.test_fraction=0.5"], tmp_path / "cache")
+    images = np.concatenate([loaded.x_train, loaded.x_test])
+    assert images.shape == (8, 6, 6)
+    exact = [image for image in images if np.array_equal(image, first)]
+    assert len(exact) == 6  # BMP, PNG and the GIF's first frame are lossless; JPEG is close
+    assert sum(np.abs(image.astype(int) - first).max() <= 40 for image in images) == 8
