@@ -162,8 +162,9 @@ def test_mixed_sizes_corrupt_files_and_skipping(tmp_path):
         (lambda folder: (two_classes(folder), (folder / "c").mkdir()), "holds no image .* of class 'c'"),
         (lambda folder: [write_png(folder / "a" / f"{i}.png") for i in range(4)], "has 1 class folder"),
         (lambda folder: (two_classes(folder), write_png(folder / "c" / "0.png")), "Class 'c' has 1 images"),
+        (lambda folder: write_png(folder / "0.png"), "has no subfolders: put the images of each class in a subfolder"),
     ],
-    ids=["empty class folder", "single class", "class too small"],
+    ids=["empty class folder", "single class", "class too small", "no class folders"],
 )
 def test_folder_problems_are_refused_with_the_fix(tmp_path, make, message):
     make(tmp_path / "images")

@@ -26,6 +26,11 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 def list_classes(folder: Path) -> Tuple[List[str], List[str], List[int], int]:
     """(class names sorted, image paths, class index of each, non-image files ignored) under `folder`."""
     classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+    if not classes:
+        raise DataError(
+            f"{folder} has no subfolders: put the images of each class in a subfolder named after the class "
+            f"(e.g. {folder}/cat/1.png, {folder}/dog/2.png), or train/ and test/ folders laid out that way."
+        )
     paths, labels, ignored = [], [], 0
     for index, name in enumerate(classes):
         files = sorted(  # strings and os.walk: no stat and no Path object per file (70,000 files in 0.2 s)
