@@ -81,6 +81,9 @@ def test_all_of_mnist_as_png_folders_gives_the_same_arrays_and_accuracy(tmp_path
         assert result.returncode == 0, result.stderr[-2000:]
         results[name] = read_metrics(run)
     assert "from the cache" in (tmp_path / "folder" / "fcbaseline.log").read_text()
+    evaluated = run_cli(["evaluate", str(tmp_path / "folder")], cwd=tmp_path)  # decoded as in training: grey
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert f"test accuracy {results['folder']['test_accuracy']:.4f}" in evaluated.stdout
     assert results["folder"]["test_accuracy"] == pytest.approx(results["mnist"]["test_accuracy"], abs=0.01)
     assert results["folder"]["class_names"] == results["mnist"]["class_names"]
 

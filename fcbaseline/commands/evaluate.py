@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from fcbaseline import data
 from fcbaseline.config import ConfigError, compose_config
-from fcbaseline.files import OutputError, write_json, write_text
+from fcbaseline.files import OutputError, read_json, write_json, write_text
 
 
 def parse_arguments(arguments):
@@ -29,19 +29,22 @@ def parse_arguments(arguments):
 
 
 def dataset_config(run_dir: Path, overrides):
-    """The run's own dataset (and data folder), or the one `dataset=<name>` chooses, with `dataset.*` overrides."""
+    """The run's own dataset config (data folder, image size, colour mode... as it trained), or the one
+    `dataset=<name>` chooses; `dataset.<key>=<value>` overrides apply on top of either."""
     for override in overrides:
         if not override.startswith("dataset"):
             raise ConfigError(f"{override}: evaluate takes only dataset=<name> and dataset.<key>=<value> overrides.")
     saved = OmegaConf.load(run_dir / ".hydra" / "config.yaml").dataset
-    if not any(override.startswith("dataset=") for override in overrides):
-        overrides = [f"dataset={saved.name}", *overrides]
-        if saved.data_dir and not any(override.startswith("dataset.data_dir=") for override in overrides):
-            overrides.append(f"dataset.data_dir={saved.data_dir}")
+    switching = any(override.startswith("dataset=") for override in overrides)
     try:
-        return compose_config(overrides).dataset
+        config = compose_config(overrides if switching else [f"dataset={saved.name}", *overrides])
     except HydraException as error:  # an unknown dataset or key: Hydra's own one-paragraph message
         raise ConfigError(str(error)) from None
+    if switching:
+        return config.dataset
+    given = {override.split("=", 1)[0] for override in overrides}
+    kept = {key: value for key, value in saved.items() if f"dataset.{key}" not in given and key in config.dataset}
+    return OmegaConf.merge(config.dataset, kept)
 
 
 def check_compatible(model, dataset: data.Dataset, run_classes, model_path: Path) -> None:
@@ -64,7 +67,8 @@ def evaluate(run_dir: Path, overrides, model_file: str) -> Path:
         raise ConfigError(f"{model_path} does not exist: evaluate needs a finished run (one that wrote {model_file}).")
     if not (run_dir / ".hydra" / "config.yaml").is_file():
         raise ConfigError(f"{run_dir} has no .hydra/config.yaml: point evaluate at an fcbaseline run directory.")
-    run_classes = OmegaConf.load(run_dir / ".hydra" / "config.yaml").dataset.class_names
+    recorded = read_json(run_dir / "metrics.json").get("class_names")  # image folders and arrays: from the data
+    run_classes = recorded or OmegaConf.load(run_dir / ".hydra" / "config.yaml").dataset.class_names
     dataset = data.load_dataset(dataset_config(run_dir, overrides))
     import keras  # after the checks: TensorFlow takes seconds to start
 
