@@ -18,20 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# TensorFlow's C++ start-up chatter (CUDA probing on a CPU machine, CPU feature notes) hides the
-# run's own log; errors still surface as Python exceptions. An explicit user setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
 
-import hydra  # noqa: E402
-from hydra.core.hydra_config import HydraConfig  # noqa: E402
-from hydra.types import RunMode  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
-
-from fcbaseline import data, resume  # noqa: E402
-from fcbaseline.config import ConfigError, check_overrides, config_dir, register_configs, validate  # noqa: E402
-from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json, write_text  # noqa: E402
-from fcbaseline.stopping import Interrupted, StopRequests  # noqa: E402
-from fcbaseline.summarize import SummaryCallback  # noqa: E402
+from fcbaseline import data, quiet, resume  # quiet sets TensorFlow's log level before anything imports it
+from fcbaseline.config import ConfigError, check_overrides, config_dir, register_configs, validate
+from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json, write_text
+from fcbaseline.stopping import Interrupted, StopRequests
+from fcbaseline.summarize import SummaryCallback
 
 log = logging.getLogger("fcbaseline")
 
@@ -143,18 +139,27 @@ def describe_run(config, splits: Splits, model, architecture: str, threads) -> d
     }
 
 
-def run(config: DictConfig, output_dir: Path, stop: StopRequests) -> float:
-    """One training run into `output_dir`; returns the best validation accuracy (a sweeper's objective)."""
-    started = time.perf_counter()
-    config, checkpoint, kept = prepare(config, output_dir)
-    if kept is not None:
-        return kept
-    splits = load_splits(config)
-    stop.check()
+@dataclass
+class Built:
+    """The run's model, its optimizer and callbacks (name -> Keras callback), and what metrics.json records."""
+
+    model: Any
+    optimizer: Any
+    callbacks: dict
+    summary: dict
+
+
+def start_tensorflow(config: DictConfig):
+    """Thread budget first (TensorFlow reads it when it starts), then TensorFlow without its start-up chatter;
+    imported only now, after the config and the data have passed their checks. Returns the thread budget."""
     threads = thread_budget(config)
-    if threads:  # read by TensorFlow when it starts, which is below
+    if threads:
         os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
-    # TensorFlow is imported only now, after the config and the data have passed their checks.
+    quiet.import_tensorflow()
+    return threads
+
+
+def build(config: DictConfig, splits: Splits, output_dir: Path, threads) -> Built:
     from fcbaseline import callbacks as callback_registry
     from fcbaseline import model as model_builder
     from fcbaseline import train
@@ -167,29 +172,70 @@ def run(config: DictConfig, output_dir: Path, stop: StopRequests) -> float:
     model_builder.compile_model(model, optimizer)
     callbacks = callback_registry.build_callbacks(config.training, config.optimizer.schedule, output_dir)
     architecture = model_builder.describe(config.model, image_shape, num_classes)
-    summary = describe_run(config, splits, model, architecture, threads)
-    write_json(output_dir / "metrics.json", {"status": "running", **summary})
-    log.info(f"model {architecture}, {summary['parameters']:,} parameters, optimizer {config.optimizer.name}")
-    stop.check()
+    return Built(model, optimizer, callbacks, describe_run(config, splits, model, architecture, threads))
 
-    files = train.RunFiles(
-        output_dir / resume.CHECKPOINT, output_dir / "history.csv", OmegaConf.to_yaml(config, resolve=True)
+
+def result_overrides(overrides) -> list:
+    """The overrides that can change a run's results: not where it resumes, nor how it is tracked."""
+    return [override for override in overrides if not override.lstrip("+~").startswith(("resume=", "tracking"))]
+
+
+def run_name(output_dir: Path) -> str:
+    """How trackers name the run: in a sweep `job 3: <the swept values>` (all its overrides when the sweep
+    did not record what it varies), else the run folder's date/time."""
+    hydra_config = HydraConfig.get()
+    if hydra_config.mode != RunMode.MULTIRUN:
+        return f"{output_dir.parent.name}/{output_dir.name}"
+    overrides = result_overrides(hydra_config.overrides.task)
+    swept = read_json(Path(hydra_config.sweep.dir) / "sweep.json").get("swept")
+    if swept:
+        overrides = [override for override in overrides if override.lstrip("+~").split("=")[0] in swept]
+    return f"job {hydra_config.job.num}: {' '.join(overrides)}".strip()
+
+
+def progress_bar(config: DictConfig):
+    """The live bar's context (progress.live_bar), with `job 3/8` in a sweep."""
+    from fcbaseline import progress
+
+    hydra_config = HydraConfig.get()
+    launcher = hydra_config.runtime.choices.get("hydra/launcher") or ""
+    in_sweep = hydra_config.mode == RunMode.MULTIRUN
+    label = progress.job_label(
+        config.dataset.name, hydra_config.job.num if in_sweep else None, SummaryCallback.jobs_planned
     )
-    history, status = train.fit(
-        model,
-        optimizer,
-        (splits.x_train, splits.y_train, splits.x_valid, splits.y_valid),
-        num_classes,
-        config.training,
-        files,
-        callbacks,
-        stop,
-        resume_from=checkpoint,
+    enabled = progress.wants_bar(
+        config.training.progress_bar, config.training.verbose, progress.console_is_interactive(), launcher
     )
-    model_epoch = restored_epoch(callbacks.get("early_stopping"), history)
-    metrics = write_results(config, output_dir, splits, model, history, (status, model_epoch), summary, stop)
-    metrics["wall_time_seconds"] = round(time.perf_counter() - started, 3)
-    write_json(output_dir / "metrics.json", metrics)
+    return progress.live_bar(label, config.training.epochs, enabled)
+
+
+def run(config: DictConfig, output_dir: Path, stop: StopRequests) -> float:
+    """One training run into `output_dir`; returns the best validation accuracy (a sweeper's objective)."""
+    started = time.perf_counter()
+    config, checkpoint, kept = prepare(config, output_dir)
+    if kept is not None:
+        return kept
+    splits = load_splits(config)
+    stop.check()
+    built = build(config, splits, output_dir, start_tensorflow(config))
+    write_json(output_dir / "metrics.json", {"status": "running", **built.summary})
+    log.info(
+        f"model {built.summary['architecture']}, {built.summary['parameters']:,} parameters, "
+        f"optimizer {config.optimizer.name}"
+    )
+    stop.check()
+    from fcbaseline.tracking import SweepJob
+    from fcbaseline.tracking.run import tracked
+
+    hydra_config = HydraConfig.get()
+    in_sweep = hydra_config.mode == RunMode.MULTIRUN
+    sweep = SweepJob(Path(hydra_config.sweep.dir), hydra_config.job.num) if in_sweep else None
+    with tracked(config, output_dir, sweep, run_name(output_dir)) as tracking, progress_bar(config) as bar:
+        watchers = {**tracking.callbacks(), **({"progress": bar} if bar else {})}
+        status, metrics = train_and_report(config, output_dir, splits, built, checkpoint, stop, watchers)
+        metrics["wall_time_seconds"] = round(time.perf_counter() - started, 3)
+        write_json(output_dir / "metrics.json", metrics)
+        tracking.finish(status, metrics)
     log.info(
         f"{status}: test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} after "
         f"{metrics['epochs_run']} epochs in {metrics['wall_time_seconds']:.1f}s; results in {output_dir}"
@@ -197,6 +243,23 @@ def run(config: DictConfig, output_dir: Path, stop: StopRequests) -> float:
     if status == "interrupted":
         raise Interrupted(signal.Signals(StopRequests.last_signal).name)
     return metrics["best_val_accuracy"] if metrics["best_val_accuracy"] is not None else float("nan")
+
+
+def train_and_report(config, output_dir: Path, splits: Splits, built: Built, checkpoint, stop, watchers: dict):
+    """train.fit with the run's callbacks and the `watchers` (trackers, progress bar), then the report;
+    returns (status, metrics)."""
+    from fcbaseline import train
+
+    files = train.RunFiles(
+        output_dir / resume.CHECKPOINT, output_dir / "history.csv", OmegaConf.to_yaml(config, resolve=True)
+    )
+    arrays = (splits.x_train, splits.y_train, splits.x_valid, splits.y_valid)
+    num_classes, callbacks = len(splits.dataset.class_names), {**built.callbacks, **watchers}
+    history, status = train.fit(
+        built.model, built.optimizer, arrays, num_classes, config.training, files, callbacks, stop, checkpoint
+    )
+    outcome = (status, restored_epoch(built.callbacks.get("early_stopping"), history))
+    return status, write_results(config, output_dir, splits, built.model, history, outcome, built.summary, stop)
 
 
 def restored_epoch(early_stopping, history) -> int:

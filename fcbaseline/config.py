@@ -144,9 +144,23 @@ class TrainingConfig:
     verbose: bool = True
     threads: Optional[int] = None
     xla: Optional[bool] = None  # null: automatic (config.use_xla)
+    progress_bar: bool = True  # a live bar in a terminal (progress.wants_bar); log lines carry the ETA anyway
     callbacks: List[str] = field(default_factory=list)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     model_checkpoint: ModelCheckpointConfig = field(default_factory=ModelCheckpointConfig)
+
+
+@dataclass
+class MlflowConfig:
+    enabled: bool = False
+    tracking_uri: Optional[str] = None  # null: sqlite:///<working dir>/outputs/mlflow.db (tracking.default_uri)
+    experiment: str = "fcbaseline"
+
+
+@dataclass
+class TrackingConfig:
+    tensorboard: bool = True  # event files in <run dir>/tensorboard
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
 
 @dataclass
@@ -155,6 +169,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: Any = MISSING
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
     resume: Optional[str] = None
 
 
@@ -233,6 +248,17 @@ def validate(config: DictConfig) -> None:
             f"between 0 and 1 (exclusive), for example 0.1."
         )
     _validate_callbacks(config.training)
+    _validate_tracking(config.tracking)
+
+
+def _validate_tracking(tracking: DictConfig) -> None:
+    import importlib.util
+
+    if tracking.mlflow.enabled and importlib.util.find_spec("mlflow") is None:
+        raise ConfigError(
+            "tracking=mlflow needs MLflow, which is not installed: pip install -e '.[mlflow]' (or "
+            "pip install 'mlflow>=3.1,<4'), or track with TensorBoard only: tracking=tensorboard."
+        )
 
 
 def _validate_dataset(dataset: DictConfig) -> None:

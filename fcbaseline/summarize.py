@@ -17,7 +17,7 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import yaml
 from hydra.experimental.callback import Callback
@@ -179,13 +179,28 @@ def summarize(sweep_dir: Path) -> List[dict]:
     return rows
 
 
+def planned_jobs(config) -> Optional[int]:
+    """The number of jobs a multirun will launch: the grid's size for Hydra's basic sweeper, the trial
+    count for Optuna; None for a sweeper this does not know."""
+    sweeper = config.hydra.runtime.choices.get("hydra/sweeper") or "basic"
+    if sweeper == "basic":
+        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        overrides = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+        return sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
+    return config.hydra.sweeper.get("n_trials")
+
+
 class SummaryCallback(Callback):
     """Hydra callback: summarize the sweep when a multirun ends; exit 1 when any job failed."""
 
     sweep_started = False  # read by fcbaseline.__main__.cli: a failure after this is not a usage error
+    jobs_planned = None  # how many jobs this sweep runs, when known (the progress bar's `job 3/8`)
 
     def on_multirun_start(self, config, **kwargs) -> None:
         SummaryCallback.sweep_started = True
+        SummaryCallback.jobs_planned = planned_jobs(config)
 
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

@@ -23,6 +23,7 @@ import tensorflow as tf
 from fcbaseline.config import use_xla
 from fcbaseline.files import write_history
 from fcbaseline.model import current_learning_rate
+from fcbaseline.progress import eta_seconds, format_duration
 from fcbaseline.resume import restore, save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callba
         for key in HISTORY_COLUMNS:
             history[key].append(epoch if key == "epoch" else logs[key])
         if training.verbose:
-            log_epoch(epoch, training.epochs, logs)
+            log_epoch(epoch, training.epochs, logs, history["seconds"])
         if not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
             losses = f"the loss is {logs['loss']} (validation {logs['val_loss']})"
             log.error(f"epoch {epoch}: {losses}; stopping, status 'diverged'.")
@@ -223,9 +224,12 @@ def train_epoch(run_epoch, evaluate, optimizer, order_generator, data) -> dict:
     }
 
 
-def log_epoch(epoch: int, epochs: int, logs: dict) -> None:
+def log_epoch(epoch: int, epochs: int, logs: dict, epoch_seconds) -> None:
+    """The epoch's figures, the training time so far (also before a resume) and the time left."""
+    left = format_duration(eta_seconds(epoch_seconds, epochs - epoch))
     log.info(
         f"epoch {epoch}/{epochs}  loss {logs['loss']:.4f}  accuracy {logs['accuracy']:.4f}  "
         f"val_loss {logs['val_loss']:.4f}  val_accuracy {logs['val_accuracy']:.4f}  "
-        f"lr {logs['learning_rate']:.3g}  {logs['seconds']:.2f}s"
+        f"lr {logs['learning_rate']:.3g}  {logs['seconds']:.2f}s  elapsed {format_duration(sum(epoch_seconds))}  "
+        f"left {left}"
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from fcbaseline import data
+from fcbaseline import data, quiet
 from fcbaseline.config import ConfigError, compose_config
 from fcbaseline.files import OutputError, read_json, write_json, write_text
 
@@ -70,7 +70,8 @@ def evaluate(run_dir: Path, overrides, model_file: str) -> Path:
     recorded = read_json(run_dir / "metrics.json").get("class_names")  # image folders and arrays: from the data
     run_classes = recorded or OmegaConf.load(run_dir / ".hydra" / "config.yaml").dataset.class_names
     dataset = data.load_dataset(dataset_config(run_dir, overrides))
-    import keras  # after the checks: TensorFlow takes seconds to start
+    quiet.import_tensorflow()  # after the checks: TensorFlow takes seconds to start
+    import keras
 
     from fcbaseline import report, train
 

@@ -17,6 +17,7 @@ from typing import List
 
 import numpy as np
 
+from fcbaseline import quiet
 from fcbaseline.config import ConfigError
 from fcbaseline.data import DataError
 from fcbaseline.data.folders import IMAGE_SUFFIXES, decode
@@ -66,7 +67,8 @@ def predict(run_dir: Path, paths: List[Path], top: int, model_file: str) -> Path
     if not model_path.is_file() or "class_names" not in metrics:
         raise ConfigError(f"{run_dir} is not a finished fcbaseline run (it needs {model_file} and metrics.json).")
     files = image_files(paths)
-    import keras  # after the checks: TensorFlow takes seconds to start
+    quiet.import_tensorflow()  # after the checks: TensorFlow takes seconds to start
+    import keras
 
     model = keras.models.load_model(model_path)
     images = load_images(files, tuple(model.input_shape[1:]))

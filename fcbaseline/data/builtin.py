@@ -185,7 +185,10 @@ def _download(config, keras_loader_name: str, cache_entries: List[Path], looked:
         )
     if not config.download:
         raise _not_found(config, looked, None)
-    import keras  # imported here: a download is the only reason data loading needs Keras
+    from fcbaseline import quiet
+
+    quiet.import_tensorflow()  # a download is the only reason data loading needs Keras
+    import keras
 
     try:
         return getattr(keras.datasets, keras_loader_name).load_data()
