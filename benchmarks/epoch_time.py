@@ -1,4 +1,4 @@
-"""Epoch time, start-up time and peak memory of fcbaseline against plain Keras and the arithmetic floor.
+"""Epoch time, start-up and peak memory of fcbaseline against plain Keras, plain PyTorch and the arithmetic floor.
 
     python benchmarks/epoch_time.py                      # both recipes, real data from $FCBASELINE_DATA_DIR
     python benchmarks/epoch_time.py --recipes mnist --epochs 8
@@ -7,7 +7,10 @@ For each recipe, in one run on this machine:
   (a) fcbaseline as a user runs it (`python -m fcbaseline dataset=... training.epochs=N`), per-epoch
       seconds from its history.csv (training plus the per-epoch validation pass, as in model.fit);
   (b) the plain Keras script of the recipe (benchmarks/plain_keras.py: `model.fit` on NumPy arrays);
-  (c) the arithmetic floor: counted FLOPs / the best float32 matrix-product rate measured here.
+  (c) the same recipe as a plain PyTorch loop (benchmarks/plain_torch.py), when PyTorch is installed;
+  (d) the arithmetic floor, FLOPs counted as computed (forward and weight gradient of every layer, input
+      gradient of all layers but the first, the validation forward pass), two ways: every product at the
+      best speed measured here for its own shape, and all FLOPs at the best rate of a large product.
 Epoch times are medians over the epochs after the first (warm-up). Start-up is command start to the
 first training step; peak memory is the child process's maximum resident set size.
 When CIFAR-10 is not found, CIFAR-shaped random data is written to a temporary folder in the official
@@ -16,6 +19,7 @@ pickle format (timing does not depend on pixel values).
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import pickle
@@ -49,31 +53,70 @@ def run_measured(command, environment):
         return stdout.read().decode(), started, usage.ru_maxrss / 1024
 
 
-def matmul_rate_gflops() -> float:
-    """The best float32 matrix-product rate here, NumPy or TensorFlow, on shapes like the recipes'."""
+EVALUATION_BATCH = 2048  # fcbaseline's validation batch (train.EVALUATION_BATCH)
+LARGE = (2048, 2048, 2048)  # a product big enough for the best rate this machine reaches
+
+
+def matmul_seconds(shape) -> float:
+    """Best time here for one (rows x inner) @ (inner x outer) float32 product, NumPy or TensorFlow."""
+    from fcbaseline import quiet
+
+    quiet.import_tensorflow()
     import tensorflow as tf
 
-    rates = []
-    for rows, inner, outer in [(2048, 2048, 2048), (128, 784, 256), (32, 3072, 1024), (512, 3072, 1024)]:
-        a = np.random.rand(rows, inner).astype(np.float32)
-        b = np.random.rand(inner, outer).astype(np.float32)
-        repeats = max(3, int(2e10 / (2 * rows * inner * outer)))
-        for multiply in (lambda: a @ b, lambda: tf.linalg.matmul(a_tensor, b_tensor).numpy()):
-            a_tensor, b_tensor = tf.constant(a), tf.constant(b)
+    rows, inner, outer = shape
+    a = np.random.rand(rows, inner).astype(np.float32)
+    b = np.random.rand(inner, outer).astype(np.float32)
+    a_tensor, b_tensor = tf.constant(a), tf.constant(b)
+    repeats = max(20, int(4e9 / (2 * rows * inner * outer)))
+    best = float("inf")
+    for multiply in (lambda: a @ b, lambda: tf.linalg.matmul(a_tensor, b_tensor).numpy()):
+        multiply()
+        started = time.perf_counter()
+        for _ in range(repeats):
             multiply()
-            started = time.perf_counter()
-            for _ in range(repeats):
-                multiply()
-            rates.append(2 * rows * inner * outer * repeats / (time.perf_counter() - started) / 1e9)
-    return max(rates)
+        best = min(best, (time.perf_counter() - started) / repeats)
+    return best
 
 
-def floor_seconds(name: str, rate_gflops: float) -> float:
-    """Forward + backward (3 matrix products per layer) on the training set, forward on validation."""
-    sizes, _, train_samples, valid_samples = RECIPES[name]
-    weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    flops = 6 * weights * train_samples + 2 * weights * valid_samples
-    return flops / (rate_gflops * 1e9)
+def recipe_products(name: str):
+    """({(rows, inner, outer): count} for training, the same for validation): the matrix products one epoch
+    computes. Per training batch, each layer's forward product and weight gradient, and the input
+    gradient of every layer but the first (the images need none); per validation batch, each forward."""
+    sizes, batch, train_samples, valid_samples = RECIPES[name]
+    layers = list(zip(sizes, sizes[1:]))
+    train, valid = {}, {}
+
+    def add(products, shape, count):
+        if shape[0] and count:
+            products[shape] = products.get(shape, 0) + count
+
+    for rows, count in ((batch, train_samples // batch), (train_samples % batch, 1)):
+        for layer, (inputs, outputs) in enumerate(layers):
+            add(train, (rows, inputs, outputs), count)  # forward
+            add(train, (inputs, rows, outputs), count)  # weight gradient (rows x inputs transposed)
+            if layer > 0:
+                add(train, (rows, outputs, inputs), count)  # input gradient
+    for rows, count in ((EVALUATION_BATCH, valid_samples // EVALUATION_BATCH), (valid_samples % EVALUATION_BATCH, 1)):
+        for inputs, outputs in layers:
+            add(valid, (rows, inputs, outputs), count)
+    return train, valid
+
+
+def flop_count(products) -> int:
+    return sum(2 * rows * inner * outer * count for (rows, inner, outer), count in products.items())
+
+
+def floors(name: str, large_rate: float) -> dict:
+    """The epoch's arithmetic floor two ways: each product at the best speed measured for its own shape
+    (what these shapes allow here), and all FLOPs at the best rate of a large product."""
+    train, valid = recipe_products(name)
+    products = {shape: train.get(shape, 0) + valid.get(shape, 0) for shape in {**train, **valid}}
+    return {
+        "training_mflop_per_sample": flop_count(train) / RECIPES[name][2] / 1e6,
+        "shapes_s": sum(matmul_seconds(shape) * count for shape, count in products.items()),
+        "large_s": (flop_count(train) + flop_count(valid)) / large_rate,
+    }
 
 
 def log_time(line: str) -> float:
@@ -102,8 +145,9 @@ def measure_fcbaseline(name: str, epochs: int, environment, output_root: Path):
     return {"epoch_seconds": seconds, "startup_seconds": first_step - started, "peak_rss_mb": peak_mb}
 
 
-def measure_plain_keras(name: str, epochs: int, environment):
-    command = [sys.executable, "benchmarks/plain_keras.py", name, str(epochs)]
+def measure_script(script: str, name: str, epochs: int, environment):
+    """A plain-loop script (plain_keras.py, plain_torch.py) printing {"seconds": [...], "first_step": t}."""
+    command = [sys.executable, f"benchmarks/{script}", name, str(epochs)]
     stdout, started, peak_mb = run_measured(command, environment)
     result = json.loads(stdout.strip().splitlines()[-1])
     return {
@@ -124,6 +168,30 @@ def write_random_cifar(folder: Path) -> None:
         (folder / batch).write_bytes(pickle.dumps(content, protocol=2))
 
 
+def measure_recipe(name: str, epochs: int, environment, scratch: Path, large_rate: float) -> dict:
+    """fcbaseline, plain Keras and (when installed) plain PyTorch on one recipe, back to back, with its floors."""
+    measured = {"fcbaseline": measure_fcbaseline(name, epochs, environment, scratch)}
+    measured["plain_keras"] = measure_script("plain_keras.py", name, epochs, environment)
+    if importlib.util.find_spec("torch") is not None:
+        measured["plain_torch"] = measure_script("plain_torch.py", name, epochs, environment)
+    else:
+        print("PyTorch is not installed: its column is left out (pip install torch, the CPU build)")
+    floor = floors(name, large_rate)
+    epoch = {tool: statistics.median(result["epoch_seconds"][1:]) for tool, result in measured.items()}
+    row = {"recipe": name, **{f"{tool}_epoch_s": seconds for tool, seconds in epoch.items()}}
+    row.update(floor_shapes_s=floor["shapes_s"], floor_large_s=floor["large_s"])
+    for tool in measured:
+        if tool != "fcbaseline":
+            row[f"fcbaseline/{tool}"] = epoch["fcbaseline"] / epoch[tool]
+    row["fcbaseline/floor_shapes"] = epoch["fcbaseline"] / floor["shapes_s"]
+    row["fcbaseline/floor_large"] = epoch["fcbaseline"] / floor["large_s"]
+    row["training_mflop_per_sample"] = floor["training_mflop_per_sample"]
+    row.update({f"{tool}_startup_s": result["startup_seconds"] for tool, result in measured.items()})
+    row.update({f"{tool}_peak_rss_mb": result["peak_rss_mb"] for tool, result in measured.items()})
+    print(json.dumps({"recipe": name, **{f"{tool}_epochs": r["epoch_seconds"] for tool, r in measured.items()}}))
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
@@ -132,8 +200,8 @@ def main() -> None:
 
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPOSITORY))
     environment.setdefault("FCBASELINE_DATA_DIR", str(REPOSITORY.parent / "shared" / "datasets"))
-    rate = matmul_rate_gflops()
-    print(f"machine: {os.cpu_count()} cores, best float32 matrix product {rate:.0f} GFLOP/s")
+    large_rate = 2 * LARGE[0] * LARGE[1] * LARGE[2] / matmul_seconds(LARGE)
+    print(f"machine: {os.cpu_count()} cores, best float32 matrix product {large_rate / 1e9:.0f} GFLOP/s at {LARGE}")
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         cifar_dir = Path(environment["FCBASELINE_DATA_DIR"]) / "cifar10" / "cifar-10-batches-py"
@@ -144,42 +212,13 @@ def main() -> None:
         rows = []
         for name in arguments.recipes:
             epochs = arguments.epochs or {"mnist": 6, "cifar10": 4}[name]
-            ours = measure_fcbaseline(name, epochs, environment, scratch)
-            plain = measure_plain_keras(name, epochs, environment)
-            floor = floor_seconds(name, rate)
-            ours_epoch = statistics.median(ours["epoch_seconds"][1:])
-            plain_epoch = statistics.median(plain["epoch_seconds"][1:])
-            row = {
-                "recipe": name,
-                "fcbaseline_epoch_s": ours_epoch,
-                "plain_keras_epoch_s": plain_epoch,
-                "floor_epoch_s": floor,
-                "fcbaseline/plain_keras": ours_epoch / plain_epoch,
-                "fcbaseline/floor": ours_epoch / floor,
-                "fcbaseline_startup_s": ours["startup_seconds"],
-                "plain_keras_startup_s": plain["startup_seconds"],
-                "fcbaseline_peak_rss_mb": ours["peak_rss_mb"],
-                "plain_keras_peak_rss_mb": plain["peak_rss_mb"],
-            }
-            rows.append(row)
-            print(
-                json.dumps(
-                    {
-                        "recipe": name,
-                        "fcbaseline_epochs": ours["epoch_seconds"],
-                        "plain_keras_epochs": plain["epoch_seconds"],
-                    }
-                )
-            )
+            rows.append(measure_recipe(name, epochs, environment, scratch, large_rate))
     print()
-    print("| " + " | ".join(rows[0]) + " |")
-    print("|" + "---|" * len(rows[0]))
-    for row in rows:
-        print(
-            "| "
-            + " | ".join(f"{value:.3g}" if isinstance(value, float) else str(value) for value in row.values())
-            + " |"
-        )
+    for row in rows:  # one table per recipe: the columns differ when PyTorch is missing
+        print("| " + " | ".join(row) + " |")
+        print("|" + "---|" * len(row))
+        print("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
+        print()
 
 
 if __name__ == "__main__":
