@@ -295,3 +295,22 @@ def test_validation_split_is_stratified_and_disjoint():
     assert len(y_valid) == math.ceil(0.2 * len(dataset.y_train)) and len(y_train) + len(y_valid) == len(dataset.y_train)
     assert set(map(bytes, x_valid)).isdisjoint(map(bytes, x_train))
     assert np.abs(np.bincount(y_valid) / len(y_valid) - np.bincount(y_train) / len(y_train)).max() < 0.02
+
+
+@needs_mnist
+def test_a_sweep_process_reuses_the_loaded_dataset_until_its_files_change(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for file in MNIST_DIR.iterdir():
+        (folder / file.name).write_bytes(file.read_bytes())
+    config = compose_config([f"dataset.data_dir={folder}"]).dataset
+    first = data.load_dataset(config)
+    assert data.load_dataset(config) is first  # the next job of a sweep: no second read
+    with pytest.raises(ValueError):  # read-only: one job cannot change what the next one trains on
+        first.x_train[0, 0, 0] = 1
+    other = data.load_dataset(compose_config([f"dataset.data_dir={folder}", "dataset.download=false"]).dataset)
+    assert other is not first and np.array_equal(other.x_train, first.x_train)  # another config: read again
+    stamp = (folder / "train-labels-idx1-ubyte.gz").stat()
+    os.utime(folder / "train-labels-idx1-ubyte.gz", ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 10**9))
+    again = data.load_dataset(compose_config([f"dataset.data_dir={folder}", "dataset.download=false"]).dataset)
+    assert again is not other  # a file changed: read again
