@@ -15,6 +15,7 @@ import io
 import math
 import os
 import platform
+import statistics
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -98,16 +99,93 @@ def format_value(value) -> str:
     return "" if value is None else str(value)
 
 
-def swept_labels(rows: List[dict]) -> List[str]:
-    """Each job's label: only the overrides whose values differ between jobs (the swept ones)."""
-    parsed = [dict(override.split("=", 1) for override in row["overrides"].split() if "=" in override) for row in rows]
+def varying(override_lines: List[str]) -> List[str]:
+    """Each line of overrides cut to the overrides whose values differ between the lines."""
+    parsed = [dict(override.split("=", 1) for override in line.split() if "=" in override) for line in override_lines]
     keys = [
         key for key in dict.fromkeys(key for job in parsed for key in job) if len({job.get(key) for job in parsed}) > 1
     ]
-    return [
-        f"{row['job']}: " + (" ".join(f"{key}={job.get(key)}" for key in keys) or row["overrides"])
-        for row, job in zip(rows, parsed)
+    return [" ".join(f"{key}={job.get(key)}" for key in keys) or line for line, job in zip(override_lines, parsed)]
+
+
+def swept_labels(rows: List[dict]) -> List[str]:
+    """Each job's label: only the overrides whose values differ between jobs (the swept ones)."""
+    return [f"{row['job']}: {label}" for row, label in zip(rows, varying([row["overrides"] for row in rows]))]
+
+
+def configuration_of(overrides: str) -> str:
+    """A job's overrides without its seed: the configuration it tried."""
+    return " ".join(override for override in overrides.split() if not override.startswith("training.seed="))
+
+
+def seed_groups(rows: List[dict]) -> List[dict]:
+    """Jobs that differ only in training.seed, as one row per configuration: the completed jobs' count, mean
+    and standard deviation (n - 1) of best validation and test accuracy; best mean validation first.
+    Empty when no job sets a seed, since then there is nothing to aggregate."""
+    if not any("training.seed=" in row["overrides"] for row in rows):
+        return []
+    groups = {}
+    for row in rows:
+        groups.setdefault(configuration_of(row["overrides"]), []).append(row)
+    aggregated = []
+    for configuration, members in groups.items():
+        done = [row for row in members if row["status"] == "completed"]
+        entry = {"configuration": configuration, "jobs": len(members), "n": len(done)}
+        for figure in ("best_val_accuracy", "test_accuracy"):
+            values = [row[figure] for row in done if isinstance(row[figure], float) and math.isfinite(row[figure])]
+            entry[f"{figure}_mean"] = statistics.mean(values) if values else None
+            entry[f"{figure}_std"] = statistics.stdev(values) if len(values) > 1 else None
+            entry[f"{figure}_values"] = values
+        aggregated.append(entry)
+    return sorted(aggregated, key=lambda entry: -(entry["best_val_accuracy_mean"] or -1.0))
+
+
+def seed_lines(groups: List[dict]) -> List[str]:
+    """The summary.md section for seed_groups."""
+    if not groups:
+        return []
+    lines = [
+        "",
+        "## Seeds aggregated",
+        "",
+        "Jobs that differ only in `training.seed`; mean ± standard deviation over the completed ones, best mean "
+        "validation accuracy first.",
+        "",
+        "| configuration | n | best_val_accuracy | test_accuracy |",
+        "|---|---|---|---|",
     ]
+    for group in groups:
+        cells = [
+            ""
+            if group[f"{figure}_mean"] is None
+            else f"{group[f'{figure}_mean']:.4f}"
+            + ("" if group[f"{figure}_std"] is None else f" ± {group[f'{figure}_std']:.4f}")
+            for figure in ("best_val_accuracy", "test_accuracy")
+        ]
+        name = (group["configuration"] or "(no other override)").replace("|", "\\|")
+        lines.append(f"| {name} | {group['n']} of {group['jobs']} | {cells[0]} | {cells[1]} |")
+    return lines
+
+
+def plot_seed_spread(axes, groups: List[dict]) -> None:
+    """Mean best validation accuracy per configuration with its standard deviation, each seed a dot."""
+    for index, group in enumerate(groups):
+        values = group["best_val_accuracy_values"]
+        if values:
+            axes.barh(
+                index,
+                group["best_val_accuracy_mean"],
+                xerr=group["best_val_accuracy_std"] or 0,
+                color="tab:blue",
+                alpha=0.6,
+                capsize=4,
+            )
+            axes.plot(values, [index] * len(values), "k.", markersize=6)
+    labels = varying([group["configuration"] for group in groups])
+    axes.set_yticks(range(len(groups)), [(label or "-")[:48] for label in labels], fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlabel("best validation accuracy: mean ± std, dots are seeds")
+    axes.set_title("Seeds aggregated, best mean first")
 
 
 def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
@@ -115,6 +193,7 @@ def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     with plt.style.context("ggplot"):
         figure, (curves, bars) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [3, 2]})
@@ -123,11 +202,17 @@ def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
             history = read_histories(sweep_dir / row["job"])
             if history and history[0]:
                 curves.plot(*history, marker="." if len(history[0]) < 30 else None, label=label)
+        curves.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         curves.set_title("Validation accuracy per epoch")
         curves.set_xlabel("Epoch #")
         curves.set_ylabel("val_accuracy")
         if curves.lines:
             curves.legend(fontsize=8)
+        groups = seed_groups(rows)
+        if groups:
+            plot_seed_spread(bars, groups)
+            finish_plot(figure, path, sweep_dir, plt)
+            return
         values = [row["test_accuracy"] if isinstance(row["test_accuracy"], float) else 0.0 for row in rows]
         colors = ["tab:blue" if row["status"] == "completed" else "tab:red" for row in rows]
         bars.barh(range(len(rows)), values, color=colors)
@@ -144,10 +229,14 @@ def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
                 va="center",
                 fontsize=8,
             )
-        figure.suptitle(f"Sweep {sweep_dir}")
-        figure.tight_layout()
-        write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
-        plt.close(figure)
+        finish_plot(figure, path, sweep_dir, plt)
+
+
+def finish_plot(figure, path: Path, sweep_dir: Path, plt) -> None:
+    figure.suptitle(f"Sweep {sweep_dir}")
+    figure.tight_layout()
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
+    plt.close(figure)
 
 
 def summarize(sweep_dir: Path) -> List[dict]:
@@ -174,6 +263,7 @@ def summarize(sweep_dir: Path) -> List[dict]:
     lines += [
         "| " + " | ".join(format_value(row[column]).replace("|", "\\|") for column in COLUMNS) + " |" for row in rows
     ]
+    lines += seed_lines(seed_groups(rows))
     write_text(sweep_dir / "summary.md", "\n".join(lines) + "\n")
     plot_summary(sweep_dir / "summary.png", sweep_dir, rows)
     return rows

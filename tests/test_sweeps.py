@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from fcbaseline import summarize
 from tests.conftest import needs_mnist, read_metrics, run_cli
 
@@ -170,3 +172,35 @@ def test_ray_cluster_launcher_joins_a_running_cluster(tmp_path):
     assert result.returncode == 0, output[-3000:]
     assert "Connecting to existing Ray cluster" in output
     assert {row["status"] for row in summary_rows(sweep_directory(tmp_path))} == {"completed"}
+
+
+def test_seed_groups_aggregate_jobs_that_differ_only_in_the_seed():
+    from fcbaseline.summarize import seed_groups, seed_lines
+
+    def row(job, overrides, status, val, test):
+        return {"job": job, "overrides": overrides, "status": status, "best_val_accuracy": val, "test_accuracy": test}
+
+    rows = [
+        row("0", "model.hidden_sizes=[16] training.seed=0", "completed", 0.90, 0.89),
+        row("1", "model.hidden_sizes=[16] training.seed=1", "completed", 0.92, 0.91),
+        row("2", "model.hidden_sizes=[32] training.seed=0", "completed", 0.95, 0.94),
+        row("3", "model.hidden_sizes=[32] training.seed=1", "failed", None, None),
+    ]
+    small, large = seed_groups(rows)[::-1]
+    assert (large["configuration"], large["n"], large["jobs"]) == ("model.hidden_sizes=[32]", 1, 2)
+    assert large["best_val_accuracy_mean"] == 0.95 and large["best_val_accuracy_std"] is None
+    assert small["best_val_accuracy_mean"] == pytest.approx(0.91)
+    assert small["best_val_accuracy_std"] == pytest.approx(0.0141421, rel=1e-4)  # n - 1 in the denominator
+    assert "| model.hidden_sizes=[16] | 2 of 2 | 0.9100 ± 0.0141 | 0.9000 ± 0.0141 |" in seed_lines(seed_groups(rows))
+    assert seed_groups([row("0", "model.hidden_sizes=[16]", "completed", 0.9, 0.9)]) == []  # no seeds: no section
+
+
+def test_seed_sweep_summary_has_the_aggregated_rows(tmp_path):
+    sweep = ["-m", "dataset=digits", "training.epochs=2", "model.hidden_sizes=[16],[32]", "training.seed=range(3)"]
+    result = run_cli(sweep, cwd=tmp_path, data_dir=None)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = (sweep_directory(tmp_path) / "summary.md").read_text()
+    section = summary.split("## Seeds aggregated")[1]
+    rows = [line for line in section.splitlines() if line.startswith("| dataset=digits")]
+    assert len(rows) == 2 and all("| 3 of 3 |" in line and " ± " in line for line in rows)
+    assert len([line for line in summary.split("## Seeds")[0].splitlines() if line.startswith("| ")]) == 1 + 6
