@@ -24,7 +24,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from fcbaseline import data, quiet, resume  # quiet sets TensorFlow's log level before anything imports it
-from fcbaseline.config import ConfigError, check_overrides, config_dir, register_configs, validate
+from fcbaseline.config import ConfigError, check_overrides, config_dir, register_configs, validate, validation_mode
 from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json, write_text
 from fcbaseline.stopping import Interrupted, StopRequests
 from fcbaseline.summarize import SummaryCallback
@@ -74,7 +74,7 @@ def load_splits(config: DictConfig) -> Splits:
         f"{dataset.name}: {len(dataset.y_train)} training and {len(dataset.y_test)} test images from {dataset.source}"
     )
     x_train, y_train = dataset.x_train, dataset.y_train
-    if config.training.validation == "split":
+    if validation_mode(config.training.validation, HydraConfig.get().mode == RunMode.MULTIRUN) == "split":
         x_train, y_train, x_valid, y_valid = data.validation_split(
             x_train, y_train, config.training.validation_fraction, config.training.seed
         )
@@ -124,7 +124,7 @@ def describe_run(config, splits: Splits, model, architecture: str, threads) -> d
         "seed": config.training.seed,
         "threads": threads,
         "xla": train.step_uses_xla(model, config.training),
-        "validation": config.training.validation,
+        "validation": validation_mode(config.training.validation, HydraConfig.get().mode == RunMode.MULTIRUN),
         "training_samples": len(splits.y_train),
         "validation_samples": len(splits.y_valid),
         "test_samples": len(splits.dataset.y_test),

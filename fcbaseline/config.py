@@ -139,7 +139,7 @@ class TrainingConfig:
     epochs: int = 100
     batch_size: int = MISSING
     seed: int = 42
-    validation: str = "test"
+    validation: str = "auto"  # validation_mode: test for a single run, split in a sweep
     validation_fraction: float = 0.1
     verbose: bool = True
     threads: Optional[int] = None
@@ -241,7 +241,7 @@ def validate(config: DictConfig) -> None:
             raise ConfigError(f"training.{key}={config.training[key]} must be a positive integer.")
     if config.training.threads is not None and config.training.threads <= 0:
         raise ConfigError(f"training.threads={config.training.threads} must be a positive number of threads, or null.")
-    _check_name("training.validation", config.training.validation, ("test", "split"))
+    _check_name("training.validation", config.training.validation, ("auto", "test", "split"))
     if not 0 < config.training.validation_fraction < 1:
         raise ConfigError(
             f"training.validation_fraction={config.training.validation_fraction} must be "
@@ -358,6 +358,15 @@ def _validate_callbacks(training: DictConfig) -> None:
     stopping = training.early_stopping
     if stopping.patience < 0 or stopping.start_from_epoch < 0:
         raise ConfigError("training.early_stopping.patience and .start_from_epoch must be >= 0.")
+
+
+def validation_mode(setting: str, in_sweep: bool) -> str:
+    """What a run validates on: `auto` is the test set for a single run (the recipes, as the original
+    tutorials do) and a split of the training set in a sweep, whose ranking chooses a configuration and
+    so must never see the test set; `test` and `split` are taken as said."""
+    if setting != "auto":
+        return setting
+    return "split" if in_sweep else "test"
 
 
 def use_xla(setting: Optional[bool], draws_random_numbers: bool) -> bool:

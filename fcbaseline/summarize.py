@@ -29,6 +29,7 @@ COLUMNS = [
     "job",
     "overrides",
     "status",
+    "validation",
     "test_accuracy",
     "test_loss",
     "best_val_accuracy",
@@ -239,6 +240,20 @@ def finish_plot(figure, path: Path, sweep_dir: Path, plt) -> None:
     plt.close(figure)
 
 
+def test_set_warning(rows: List[dict]) -> List[str]:
+    """The summary's first line when jobs validated on the test set: their ranking used the test set."""
+    on_test = [row["job"] for row in rows if row.get("validation") == "test"]
+    if not on_test:
+        return []
+    return [
+        f"**This ranking used the test set**: {len(on_test)} of {len(rows)} jobs validated on it "
+        f"(training.validation=test), so the best validation accuracy below is test accuracy and choosing by "
+        f"it is choosing on the test set. Leave training.validation at auto (a split of the training set in "
+        f"sweeps) or set it to split for an honest choice.",
+        "",
+    ]
+
+
 def summarize(sweep_dir: Path) -> List[dict]:
     """Write summary.csv, summary.md and summary.png into `sweep_dir`; return the rows, best first."""
     rows = sorted((read_job(job) for job in job_directories(sweep_dir)), key=sort_key)
@@ -250,7 +265,7 @@ def summarize(sweep_dir: Path) -> List[dict]:
     counts = {
         status: sum(row["status"] == status for row in rows) for status in dict.fromkeys(row["status"] for row in rows)
     }
-    lines = [
+    lines = test_set_warning(rows) + [
         f"# Sweep summary: {sweep_dir}",
         "",
         f"{len(rows)} jobs: "

@@ -5,7 +5,7 @@ from omegaconf import OmegaConf
 
 from fcbaseline import config as config_module
 from fcbaseline import model as model_module
-from fcbaseline.config import ConfigError, validate
+from fcbaseline.config import ConfigError, validate, validation_mode
 from tests.conftest import compose_config
 
 
@@ -16,7 +16,9 @@ def test_default_is_the_mnist_recipe():
     assert config.model.activation == "sigmoid"
     assert config.optimizer.name == "sgd" and config.optimizer.lr == 0.01 and config.optimizer.momentum == 0.0
     assert config.training.epochs == 100 and config.training.batch_size == 128
-    assert config.training.validation == "test"
+    assert config.training.validation == "auto"  # the test set for a single run, as the recipe does
+    assert validation_mode(config.training.validation, in_sweep=False) == "test"
+    assert validation_mode(config.training.validation, in_sweep=True) == "split"
     validate(config)
 
 

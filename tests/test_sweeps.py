@@ -204,3 +204,29 @@ def test_seed_sweep_summary_has_the_aggregated_rows(tmp_path):
     rows = [line for line in section.splitlines() if line.startswith("| dataset=digits")]
     assert len(rows) == 2 and all("| 3 of 3 |" in line and " ± " in line for line in rows)
     assert len([line for line in summary.split("## Seeds")[0].splitlines() if line.startswith("| ")]) == 1 + 6
+
+
+def test_sweeps_choose_on_a_validation_split_unless_told_and_then_say_so(tmp_path):
+    result = run_cli(
+        ["-m", "dataset=digits", "training.epochs=1", "model.hidden_sizes=[16],[32]"], cwd=tmp_path, data_dir=None
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = sweep_directory(tmp_path)
+    for job in ("0", "1"):
+        metrics = read_metrics(sweep / job)
+        assert metrics["validation"] == "split"  # training.validation=auto in a sweep
+        assert (metrics["training_samples"], metrics["validation_samples"]) == (1212, 135)  # 90% / 10% of 1,347
+    assert (sweep / "summary.md").read_text().startswith("# Sweep summary")
+    assert {row["validation"] for row in summary_rows(sweep)} == {"split"}
+
+    (tmp_path / "insisted").mkdir()
+    insisted = ["-m", "dataset=digits", "training.epochs=1", "model.hidden_sizes=[16],[32]", "training.validation=test"]
+    result = run_cli(insisted, cwd=tmp_path / "insisted", data_dir=None)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = (sweep_directory(tmp_path / "insisted") / "summary.md").read_text()
+    assert summary.splitlines()[0].startswith("**This ranking used the test set**: 2 of 2 jobs")
+
+    single = run_cli(["dataset=digits", "training.epochs=1"], cwd=tmp_path / "insisted", data_dir=None)
+    assert single.returncode == 0
+    (run,) = (tmp_path / "insisted" / "outputs" / "runs").glob("*/*")
+    assert read_metrics(run)["validation"] == "test"  # a single run keeps the recipes' own way
