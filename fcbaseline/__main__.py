@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from fcbaseline import data, quiet, resume  # quiet sets TensorFlow's log level before anything imports it
 from fcbaseline.config import ConfigError, check_overrides, config_dir, register_configs, validate, validation_mode
 from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json, write_text
-from fcbaseline.stopping import Interrupted, StopRequests
+from fcbaseline.stopping import Interrupted, StopRequests, SweepStop
 from fcbaseline.summarize import SummaryCallback
 
 log = logging.getLogger("fcbaseline")
@@ -340,6 +340,11 @@ def main(config: DictConfig) -> float:
     in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
     # a single run's folder is locked by files.OutputFolderCheck before Hydra writes anything into it
     lock = FolderLock(output_dir) if in_sweep else nullcontext()
+    in_process_sweep = in_sweep and (HydraConfig.get().runtime.choices.get("hydra/launcher") or "basic") == "basic"
+    if in_process_sweep and SweepStop.signal:
+        record_not_started(output_dir)
+        log.warning(f"job {HydraConfig.get().job.num} not started: the sweep was interrupted")
+        return float("nan")
     try:
         with StopRequests() as stop, lock:
             check_backend()
@@ -348,8 +353,11 @@ def main(config: DictConfig) -> float:
             return run(config, output_dir, stop)
     except (Interrupted, KeyboardInterrupt) as stopped:
         record_interruption(output_dir)
-        log.warning(f"interrupted: continue with  python -m fcbaseline resume={output_dir}")
         status = 128 + (StopRequests.last_signal or signal.SIGINT)
+        if in_process_sweep and not isinstance(stopped, KeyboardInterrupt):  # the summary and the hint follow
+            SweepStop.signal = StopRequests.last_signal or signal.SIGINT
+            return float("nan")
+        log.warning(f"interrupted: continue with  python -m fcbaseline resume={output_dir}")
         if isinstance(stopped, KeyboardInterrupt):  # a second signal: a TensorFlow epoch may still be running
             logging.shutdown()  # in its worker thread; leave now, without waiting for it (train.interruptible)
             sys.stdout.flush(), sys.stderr.flush()
@@ -369,6 +377,16 @@ def main(config: DictConfig) -> float:
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or not expected:
             raise
         sys.exit(2 if isinstance(error, (ConfigError, FolderBusy)) else 1)
+
+
+def record_not_started(output_dir: Path) -> None:
+    """Status `not_started` for a sweep job skipped after an interruption (`resume=<sweep dir>` runs it)."""
+    try:
+        write_json(
+            output_dir / "metrics.json", {"status": "not_started", "overrides": list(HydraConfig.get().overrides.task)}
+        )
+    except OutputError:
+        pass
 
 
 def record_interruption(output_dir: Path) -> None:

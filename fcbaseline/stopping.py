@@ -41,3 +41,30 @@ class StopRequests:
     def __exit__(self, *exception):
         for number, handler in self.previous.items():
             signal.signal(number, handler)
+
+
+class SweepStop:
+    """A sweep whose jobs run one after another in this process (Hydra's basic launcher): once a signal
+    has stopped a job, or arrives between two jobs, the jobs not started yet are skipped and the sweep
+    ends with its summary (fcbaseline.summarize.SummaryCallback) instead of in the middle of a job."""
+
+    signal = 0  # the signal that stopped the sweep; 0 while it runs
+
+    @classmethod
+    def install(cls) -> None:
+        """Between jobs (a job installs StopRequests over this while it runs)."""
+        cls.signal = 0
+        for number in StopRequests.SIGNALS:
+            signal.signal(number, cls.request)
+
+    @classmethod
+    def request(cls, number, frame):
+        if cls.signal:  # a second signal: stop now
+            raise KeyboardInterrupt
+        cls.signal = StopRequests.last_signal = number
+        log.warning(f"{signal.Signals(number).name} received: the jobs not started yet are skipped.")
+
+    @classmethod
+    def uninstall(cls) -> None:
+        for number in StopRequests.SIGNALS:
+            signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)

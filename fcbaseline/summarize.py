@@ -15,6 +15,7 @@ import io
 import math
 import os
 import platform
+import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ import yaml
 from hydra.experimental.callback import Callback
 
 from fcbaseline.files import read_json, write_atomically, write_text
+from fcbaseline.stopping import SweepStop
 
 COLUMNS = [
     "job",
@@ -297,6 +299,12 @@ def planned_jobs(config) -> Optional[int]:
     return config.hydra.sweeper.get("n_trials")
 
 
+def resume_command(arguments: List[str], sweep_dir: Path) -> str:
+    """The command that continues this sweep: the same arguments, resume=<sweep dir>."""
+    kept = [argument for argument in arguments if not argument.startswith("resume=")]
+    return " ".join(["python -m fcbaseline", *(shlex.quote(argument) for argument in kept), f"resume={sweep_dir}"])
+
+
 class SummaryCallback(Callback):
     """Hydra callback: summarize the sweep when a multirun ends; exit 1 when any job failed."""
 
@@ -306,6 +314,8 @@ class SummaryCallback(Callback):
     def on_multirun_start(self, config, **kwargs) -> None:
         SummaryCallback.sweep_started = True
         SummaryCallback.jobs_planned = planned_jobs(config)
+        if (config.hydra.runtime.choices.get("hydra/launcher") or "basic") == "basic":
+            SweepStop.install()
 
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -313,6 +323,10 @@ class SummaryCallback(Callback):
         failed = [row["job"] for row in rows if row["status"] != "completed"]
         print(f"Sweep summary: {sweep_dir / 'summary.md'}")
         print((sweep_dir / "summary.md").read_text())
+        if SweepStop.signal:
+            SweepStop.uninstall()
+            print(f"Interrupted; continue the sweep with\n  {resume_command(sys.argv[1:], sweep_dir)}", file=sys.stderr)
+            sys.exit(128 + SweepStop.signal)
         if any(row["status"] in ("failed", "killed") for row in rows):
             print(f"Jobs not completed: {', '.join(failed)}; see their metrics.json for the error.", file=sys.stderr)
             sys.exit(1)

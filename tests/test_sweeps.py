@@ -230,3 +230,36 @@ def test_sweeps_choose_on_a_validation_split_unless_told_and_then_say_so(tmp_pat
     assert single.returncode == 0
     (run,) = (tmp_path / "insisted" / "outputs" / "runs").glob("*/*")
     assert read_metrics(run)["validation"] == "test"  # a single run keeps the recipes' own way
+
+
+@needs_mnist
+def test_ctrl_c_in_a_sweep_finishes_the_epoch_skips_the_rest_summarizes_and_says_how_to_resume(tmp_path):
+    import os
+    import shlex
+    import signal
+    import time
+
+    from tests.conftest import SHARED_DATA
+
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("HYDRA_")}
+    environment["FCBASELINE_DATA_DIR"] = str(SHARED_DATA)
+    arguments = ["-m", "training.epochs=12", "model.hidden_sizes=[32],[64],[96]"]
+    command = [sys.executable, "-m", "fcbaseline", *arguments]
+    process = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while process.poll() is None and not list((tmp_path / "outputs" / "multirun").glob("*/*/0/history.csv")):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stderr = process.communicate(timeout=300)[1].decode()
+    assert process.returncode == 130, stderr[-3000:]
+    sweep = sweep_directory(tmp_path)
+    statuses = {row["job"]: row["status"] for row in summary_rows(sweep)}
+    assert statuses == {"0": "interrupted", "1": "not_started", "2": "not_started"}
+    with open(sweep / "0" / "history.csv") as file:
+        assert 1 <= len(list(csv.DictReader(file))) < 12 and (sweep / "0" / "checkpoint.npz").is_file()
+    hint = f"python -m fcbaseline -m training.epochs=12 'model.hidden_sizes=[32],[64],[96]' resume={sweep}"
+    assert hint in stderr and "Traceback" not in stderr
+
+    resumed = run_cli(shlex.split(hint)[3:], cwd=tmp_path)  # the printed command, as given
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert {row["status"] for row in summary_rows(sweep)} == {"completed"}
+    assert "resuming after epoch" in (sweep / "0" / "fcbaseline.log").read_text()  # job 0 continued, not redone
