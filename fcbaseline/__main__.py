@@ -92,9 +92,9 @@ def prepare(config: DictConfig, output_dir: Path):
     """(the config to run, the checkpoint to continue from or None, or the result of a job to keep)."""
     overrides = list(HydraConfig.get().overrides.task)
     if config.resume and HydraConfig.get().mode == RunMode.MULTIRUN:
-        action, found = resume.sweep_job(config, output_dir, overrides)
+        action, found, reason = resume.sweep_job(config, output_dir, overrides)
+        log.info(f"job {HydraConfig.get().job.num}: {reason}")
         if action == "skip":
-            log.info(f"job {HydraConfig.get().job.num} already completed with this config; kept as it is")
             kept = found.get("best_val_accuracy")
             return config, None, float("nan") if kept is None else kept
         return config, found, None

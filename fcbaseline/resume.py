@@ -3,7 +3,7 @@
 
 import json
 from pathlib import Path
-from typing import List
+from typing import List, Optional, Tuple
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -142,17 +142,51 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
     return saved, checkpoint
 
 
+# Keys that say where or how loudly a job works, not what it computes: changing them does not rerun a job.
+RESULT_FREE_KEYS = (
+    "resume",
+    "training.verbose",
+    "training.threads",
+    "training.progress_bar",
+    "dataset.data_dir",
+    "tracking",
+)
+FINAL_STATUSES = ("completed", "diverged")  # rerunning the same config would give the same result
+
+
+def sweep_decision(status: Optional[str], has_checkpoint: bool, changed: Optional[List[str]]) -> Tuple[str, str]:
+    """What `-m ... resume=<sweep dir>` does with one job, and why: ("skip" | "continue" | "fresh", reason).
+    `status` is the job's recorded status (None: no record), `changed` the config keys that differ from
+    the config it ran with (None: no record of that config)."""
+    if status is None or status == "not_started" or changed is None:
+        return "fresh", "not run before"
+    if changed:
+        return "fresh", f"its config changed ({', '.join(changed)}): run afresh"
+    if status in FINAL_STATUSES:
+        return "skip", f"already {status} with this config; kept as it is"
+    if has_checkpoint:
+        return "continue", f"{status} after a saved epoch: continues from its checkpoint"
+    return "fresh", f"{status} before its first epoch ended: run afresh"
+
+
 def sweep_job(config: DictConfig, output_dir: Path, overrides: List[str]):
-    """For a job of `-m ... resume=<sweep dir>`: ("skip", metrics), ("continue", checkpoint) or ("fresh", None)."""
+    """For a job of `-m ... resume=<sweep dir>`: (action, what it needs, why), action as sweep_decision:
+    ("skip", metrics, reason), ("continue", checkpoint, reason) or ("fresh", None, reason)."""
     metrics = read_json(output_dir / "metrics.json")
     checkpoint = load_checkpoint(output_dir / CHECKPOINT) if (output_dir / CHECKPOINT).is_file() else None
-    if checkpoint is not None and not differences(config, checkpoint["config"]):
-        return ("skip", metrics) if metrics.get("status") == "completed" else ("continue", checkpoint)
-    # new, failed before its first epoch, or its config changed: it runs afresh, so record what runs
-    # (Hydra leaves .hydra/ alone while resuming, to keep the completed jobs' records as they were)
+    saved_config = output_dir / ".hydra" / "config.yaml"
+    ran_with = checkpoint["config"] if checkpoint else saved_config.read_text() if saved_config.is_file() else None
+    changed = None if ran_with is None else differences(config, ran_with, ignoring=RESULT_FREE_KEYS)
+    action, reason = sweep_decision(metrics.get("status"), checkpoint is not None, changed)
+    if action == "skip":
+        return action, metrics, reason
+    if action == "continue":
+        return action, checkpoint, reason
+    # it runs afresh, so record what runs (Hydra leaves .hydra/ alone while resuming, to keep the kept
+    # jobs' records as they were)
     hydra_dir = output_dir / ".hydra"
     hydra_dir.mkdir(exist_ok=True)
     write_text(hydra_dir / "config.yaml", OmegaConf.to_yaml(config))
     job_overrides = [override for override in overrides if not override.startswith("resume=")]
     write_text(hydra_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(job_overrides)))
-    return "fresh", None
+    return "fresh", None, reason

@@ -43,7 +43,11 @@ def test_failed_job_is_isolated_summarized_and_rerun_alone_on_resume(tmp_path):
     )
     finished = {job: (sweep / job / "model.keras").stat().st_mtime_ns for job in ("0", "2")}
 
-    resumed = run_cli([*sweep_arguments, "model.hidden_sizes=[64],[16],[32]", f"resume={sweep}"], cwd=tmp_path)
+    # keys that cannot change a result (how loud, how many threads, tracking) do not rerun completed jobs
+    quieter = ["training.verbose=false", "training.threads=2", "tracking=none"]
+    resumed = run_cli(
+        [*sweep_arguments, *quieter, "model.hidden_sizes=[64],[16],[32]", f"resume={sweep}"], cwd=tmp_path
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert (
         resumed.stdout.count("already completed with this config")
@@ -71,6 +75,40 @@ def test_diverging_job_stops_early_with_its_report(tmp_path):
     assert diverged["epochs_run"] == 1 and diverged["test_loss"] is None  # NaN is written as null
     for name in ("history.csv", "training_plot.png", "classification_report.txt"):
         assert (sweep / "0" / name).is_file()
+
+    resumed = run_cli(
+        [
+            "-m",
+            "dataset=digits",
+            "training.epochs=5",
+            "model.activation=linear",
+            "optimizer.lr=1e30,0.01",
+            f"resume={sweep}",
+        ],
+        cwd=tmp_path,
+        data_dir=None,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    log = resumed.stdout + resumed.stderr
+    assert "job 0: already diverged with this config; kept as it is" in log  # final: not retrained every time
+    assert "job 1: already completed with this config; kept as it is" in log
+
+
+def test_resume_decisions_say_what_and_why():
+    from fcbaseline.resume import sweep_decision
+
+    assert sweep_decision(None, False, None) == ("fresh", "not run before")
+    assert sweep_decision("not_started", False, []) == ("fresh", "not run before")
+    assert sweep_decision("completed", True, []) == ("skip", "already completed with this config; kept as it is")
+    assert sweep_decision("diverged", False, [])[0] == "skip"  # final, even without a checkpoint
+    assert sweep_decision("interrupted", True, []) == (
+        "continue",
+        "interrupted after a saved epoch: continues from its checkpoint",
+    )
+    assert sweep_decision("running", True, [])[0] == "continue"  # killed outright after some epochs
+    assert sweep_decision("failed", False, []) == ("fresh", "failed before its first epoch ended: run afresh")
+    assert sweep_decision("completed", True, ["model"]) == ("fresh", "its config changed (model): run afresh")
+    assert sweep_decision("completed", True, None)[0] == "fresh"  # no record of what it ran with
 
 
 def test_summarize_command_rebuilds_and_reports_killed_jobs(tmp_path):
