@@ -54,6 +54,17 @@ class ModelConfig:
     batch_norm: bool = False  # BatchNormalization between each hidden Dense layer and its activation
 
 
+# Keys that say where or how loudly a run works, not what it computes: a resumed sweep does not rerun a
+# job for them (resume.sweep_decision), and trackers do not list them as hyper-parameters.
+RESULT_FREE_KEYS = (
+    "resume",
+    "training.verbose",
+    "training.threads",
+    "training.progress_bar",
+    "dataset.data_dir",
+    "tracking",
+)
+
 # Learning-rate schedules by name; model.SCHEDULES builds them (Keras LearningRateSchedule objects,
 # or the ReduceLROnPlateau callback for `plateau`).
 SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")

@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from fcbaseline.config import ConfigError
+from fcbaseline.config import RESULT_FREE_KEYS, ConfigError
 from fcbaseline.files import read_json, write_atomically, write_text
 
 CHECKPOINT = "checkpoint.npz"  # the state after the last completed epoch
@@ -142,15 +142,6 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
     return saved, checkpoint
 
 
-# Keys that say where or how loudly a job works, not what it computes: changing them does not rerun a job.
-RESULT_FREE_KEYS = (
-    "resume",
-    "training.verbose",
-    "training.threads",
-    "training.progress_bar",
-    "dataset.data_dir",
-    "tracking",
-)
 FINAL_STATUSES = ("completed", "diverged")  # rerunning the same config would give the same result
 
 

@@ -256,9 +256,29 @@ def test_set_warning(rows: List[dict]) -> List[str]:
     ]
 
 
-def summarize(sweep_dir: Path) -> List[dict]:
-    """Write summary.csv, summary.md and summary.png into `sweep_dir`; return the rows, best first."""
+def split_foreign(rows: List[dict], jobs_defined: Optional[int]):
+    """(this sweep's rows, rows of job folders it does not define): with resume=<sweep dir> and a smaller
+    sweep than before, the folders numbered past its jobs are left from the earlier definition."""
+    if jobs_defined is None:
+        return rows, []
+    foreign = [row for row in rows if row["job"].isdigit() and int(row["job"]) >= jobs_defined]
+    return [row for row in rows if row not in foreign], foreign
+
+
+def foreign_lines(foreign: List[dict]) -> List[str]:
+    if not foreign:
+        return []
+    lines = ["", "## Job folders this sweep does not define", ""]
+    lines.append("Left from an earlier definition of the sweep (resumed with fewer jobs): not ranked, not counted.")
+    lines += [""] + [f"- {row['job']}: {row['overrides']} ({row['status']})" for row in foreign]
+    return lines
+
+
+def summarize(sweep_dir: Path, jobs_defined: Optional[int] = None) -> List[dict]:
+    """Write summary.csv, summary.md and summary.png into `sweep_dir`; return this sweep's rows, best first
+    (`jobs_defined`: how many jobs the sweep defines, when known; other job folders are listed apart)."""
     rows = sorted((read_job(job) for job in job_directories(sweep_dir)), key=sort_key)
+    rows, foreign = split_foreign(rows, jobs_defined)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -280,7 +300,7 @@ def summarize(sweep_dir: Path) -> List[dict]:
     lines += [
         "| " + " | ".join(format_value(row[column]).replace("|", "\\|") for column in COLUMNS) + " |" for row in rows
     ]
-    lines += seed_lines(seed_groups(rows))
+    lines += seed_lines(seed_groups(rows)) + foreign_lines(foreign)
     write_text(sweep_dir / "summary.md", "\n".join(lines) + "\n")
     plot_summary(sweep_dir / "summary.png", sweep_dir, rows)
     return rows
@@ -319,7 +339,7 @@ class SummaryCallback(Callback):
 
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        rows = summarize(sweep_dir)
+        rows = summarize(sweep_dir, SummaryCallback.jobs_planned)
         failed = [row["job"] for row in rows if row["status"] != "completed"]
         print(f"Sweep summary: {sweep_dir / 'summary.md'}")
         print((sweep_dir / "summary.md").read_text())

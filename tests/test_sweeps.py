@@ -301,3 +301,17 @@ def test_ctrl_c_in_a_sweep_finishes_the_epoch_skips_the_rest_summarizes_and_says
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert {row["status"] for row in summary_rows(sweep)} == {"completed"}
     assert "resuming after epoch" in (sweep / "0" / "fcbaseline.log").read_text()  # job 0 continued, not redone
+
+
+def test_job_folders_a_resumed_sweep_does_not_define_are_reported_apart(tmp_path):
+    first = ["-m", "dataset=digits", "training.epochs=1", "model.hidden_sizes=[16],[32],[0]"]
+    assert run_cli(first, cwd=tmp_path, data_dir=None).returncode == 1  # job 2 fails
+    sweep = sweep_directory(tmp_path)
+    smaller = ["-m", "dataset=digits", "training.epochs=1", "model.hidden_sizes=[16],[32]", f"resume={sweep}"]
+    resumed = run_cli(smaller, cwd=tmp_path, data_dir=None)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]  # job 2 is not this sweep's failure
+    assert [row["job"] for row in summary_rows(sweep)] in (["0", "1"], ["1", "0"])
+    summary = (sweep / "summary.md").read_text()
+    assert "2 jobs: 2 completed." in summary
+    assert "## Job folders this sweep does not define" in summary
+    assert "- 2: dataset=digits training.epochs=1 model.hidden_sizes=[0] (failed)" in summary

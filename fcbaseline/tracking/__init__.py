@@ -15,18 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict
 
-# Config keys that say where or how loudly a run works, not what it computes: not hyper-parameters.
-NOT_HYPERPARAMETERS = (
-    "dataset.data_dir",
-    "dataset.download",
-    "dataset.class_names",
-    "dataset.recipe",
-    "training.verbose",
-    "training.threads",
-    "training.progress_bar",
-    "tracking",
-    "resume",
-)
+from fcbaseline.config import RESULT_FREE_KEYS
+
+# Not hyper-parameters: what cannot change a result, and what the model's own keys already say.
+NOT_HYPERPARAMETERS = (*RESULT_FREE_KEYS, "dataset.download", "dataset.class_names", "dataset.recipe")
 MLFLOW_VALUE_LIMIT = 6000  # MLflow 3 refuses longer parameter values
 
 

@@ -65,12 +65,12 @@ class SweepTracking(Callback):
     def on_multirun_end(self, config, **kwargs) -> None:
         if self.parent is None or self.parent.run_id is None:
             return
-        from fcbaseline.summarize import summarize
+        from fcbaseline.summarize import SummaryCallback, summarize
 
         # this callback ends before the summary callback (Hydra ends callbacks in reverse order, and that one
         # exits 1 when a job failed), so it writes the summary it attaches; the other writes the same again
         sweep_dir = Path(config.hydra.sweep.dir)
-        rows = summarize(sweep_dir)
+        rows = summarize(sweep_dir, SummaryCallback.jobs_planned)
         self.parent.guarded(self.finish_parent, sweep_dir, sweep_status(row["status"] for row in rows))
 
     def finish_parent(self, sweep_dir: Path, status: str) -> None:
