@@ -340,8 +340,8 @@ def main(config: DictConfig) -> float:
     in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
     # a single run's folder is locked by files.OutputFolderCheck before Hydra writes anything into it
     lock = FolderLock(output_dir) if in_sweep else nullcontext()
-    in_process_sweep = in_sweep and (HydraConfig.get().runtime.choices.get("hydra/launcher") or "basic") == "basic"
-    if in_process_sweep and SweepStop.signal:
+    sweep_dir = Path(HydraConfig.get().sweep.dir) if in_sweep else None
+    if in_sweep and SweepStop.stopped(sweep_dir):
         record_not_started(output_dir)
         log.warning(f"job {HydraConfig.get().job.num} not started: the sweep was interrupted")
         return float("nan")
@@ -354,8 +354,8 @@ def main(config: DictConfig) -> float:
     except (Interrupted, KeyboardInterrupt) as stopped:
         record_interruption(output_dir)
         status = 128 + (StopRequests.last_signal or signal.SIGINT)
-        if in_process_sweep and not isinstance(stopped, KeyboardInterrupt):  # the summary and the hint follow
-            SweepStop.signal = StopRequests.last_signal or signal.SIGINT
+        if in_sweep and not isinstance(stopped, KeyboardInterrupt):  # the summary and the hint follow
+            SweepStop.record(StopRequests.last_signal or signal.SIGINT, sweep_dir)
             return float("nan")
         log.warning(f"interrupted: continue with  python -m fcbaseline resume={output_dir}")
         if isinstance(stopped, KeyboardInterrupt):  # a second signal: a TensorFlow epoch may still be running

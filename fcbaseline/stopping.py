@@ -3,6 +3,8 @@ loads, while TensorFlow compiles, after the epoch in progress, between the repor
 
 import logging
 import signal
+from pathlib import Path
+from typing import Optional
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +46,19 @@ class StopRequests:
 
 
 class SweepStop:
-    """A sweep whose jobs run one after another in this process (Hydra's basic launcher): once a signal
-    has stopped a job, or arrives between two jobs, the jobs not started yet are skipped and the sweep
-    ends with its summary (fcbaseline.summarize.SummaryCallback) instead of in the middle of a job."""
+    """A sweep stopped by SIGINT or SIGTERM: the running jobs finish their epoch and save (StopRequests),
+    the jobs not started yet are skipped, and the sweep ends with its summary (SummaryCallback) instead of
+    in the middle of a job. The launching process records the stop in <sweep dir>/.interrupted, where
+    jobs in other processes (joblib workers, Ray tasks on a shared filesystem) see it too."""
 
     signal = 0  # the signal that stopped the sweep; 0 while it runs
+    marker = None  # <sweep dir>/.interrupted
 
     @classmethod
-    def install(cls) -> None:
-        """Between jobs (a job installs StopRequests over this while it runs)."""
-        cls.signal = 0
+    def install(cls, sweep_dir: Path) -> None:
+        """In the launching process, when the sweep starts (each job installs StopRequests over this)."""
+        cls.signal, cls.marker = 0, sweep_dir / MARKER
+        cls.marker.unlink(missing_ok=True)  # left by an earlier, interrupted run of this sweep
         for number in StopRequests.SIGNALS:
             signal.signal(number, cls.request)
 
@@ -61,10 +66,34 @@ class SweepStop:
     def request(cls, number, frame):
         if cls.signal:  # a second signal: stop now
             raise KeyboardInterrupt
-        cls.signal = StopRequests.last_signal = number
+        cls.record(number)
         log.warning(f"{signal.Signals(number).name} received: the jobs not started yet are skipped.")
 
     @classmethod
+    def record(cls, number: int, sweep_dir: Optional[Path] = None) -> None:
+        """The sweep is stopping: in this process, and for jobs in others."""
+        cls.signal = StopRequests.last_signal = number
+        marker = sweep_dir / MARKER if sweep_dir is not None else cls.marker
+        if marker is not None:
+            try:
+                marker.write_text(str(number))
+            except OSError:
+                pass  # an unwritable sweep folder: this process still knows
+
+    @staticmethod
+    def stopped(sweep_dir: Path) -> int:
+        """The signal that stopped the sweep in `sweep_dir`, as any of its jobs sees it; 0 if none did."""
+        try:
+            return SweepStop.signal or int((sweep_dir / MARKER).read_text())
+        except (OSError, ValueError):
+            return 0
+
+    @classmethod
     def uninstall(cls) -> None:
+        if cls.marker is not None:
+            cls.marker.unlink(missing_ok=True)
         for number in StopRequests.SIGNALS:
             signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
+
+
+MARKER = ".interrupted"

@@ -334,8 +334,7 @@ class SummaryCallback(Callback):
     def on_multirun_start(self, config, **kwargs) -> None:
         SummaryCallback.sweep_started = True
         SummaryCallback.jobs_planned = planned_jobs(config)
-        if (config.hydra.runtime.choices.get("hydra/launcher") or "basic") == "basic":
-            SweepStop.install()
+        SweepStop.install(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -343,10 +342,11 @@ class SummaryCallback(Callback):
         failed = [row["job"] for row in rows if row["status"] != "completed"]
         print(f"Sweep summary: {sweep_dir / 'summary.md'}")
         print((sweep_dir / "summary.md").read_text())
-        if SweepStop.signal:
-            SweepStop.uninstall()
+        stopped = SweepStop.stopped(sweep_dir)
+        SweepStop.uninstall()
+        if stopped:
             print(f"Interrupted; continue the sweep with\n  {resume_command(sys.argv[1:], sweep_dir)}", file=sys.stderr)
-            sys.exit(128 + SweepStop.signal)
+            sys.exit(128 + stopped)
         if any(row["status"] in ("failed", "killed") for row in rows):
             print(f"Jobs not completed: {', '.join(failed)}; see their metrics.json for the error.", file=sys.stderr)
             sys.exit(1)

@@ -271,7 +271,10 @@ def test_sweeps_choose_on_a_validation_split_unless_told_and_then_say_so(tmp_pat
 
 
 @needs_mnist
-def test_ctrl_c_in_a_sweep_finishes_the_epoch_skips_the_rest_summarizes_and_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize(
+    "launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]], ids=["in_process", "joblib"]
+)
+def test_ctrl_c_in_a_sweep_finishes_the_epoch_skips_the_rest_summarizes_and_says_how_to_resume(tmp_path, launcher):
     import os
     import shlex
     import signal
@@ -281,21 +284,31 @@ def test_ctrl_c_in_a_sweep_finishes_the_epoch_skips_the_rest_summarizes_and_says
 
     environment = {key: value for key, value in os.environ.items() if not key.startswith("HYDRA_")}
     environment["FCBASELINE_DATA_DIR"] = str(SHARED_DATA)
-    arguments = ["-m", "training.epochs=12", "model.hidden_sizes=[32],[64],[96]"]
+    arguments = ["-m", *launcher, "training.epochs=12", "model.hidden_sizes=[32],[64],[96]"]
     command = [sys.executable, "-m", "fcbaseline", *arguments]
-    process = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    while process.poll() is None and not list((tmp_path / "outputs" / "multirun").glob("*/*/0/history.csv")):
+    # its own process group, as a terminal's Ctrl-C reaches the command and the launcher's workers
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    running = ["0", "1"] if launcher else ["0"]  # in training when the signal comes
+    while process.poll() is None and not all(
+        list((tmp_path / "outputs" / "multirun").glob(f"*/*/{job}/history.csv")) for job in running
+    ):
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)
     stderr = process.communicate(timeout=300)[1].decode()
     assert process.returncode == 130, stderr[-3000:]
     sweep = sweep_directory(tmp_path)
     statuses = {row["job"]: row["status"] for row in summary_rows(sweep)}
-    assert statuses == {"0": "interrupted", "1": "not_started", "2": "not_started"}
+    assert statuses == {
+        **{job: "interrupted" for job in running},
+        **{job: "not_started" for job in "012" if job not in running},
+    }
     with open(sweep / "0" / "history.csv") as file:
         assert 1 <= len(list(csv.DictReader(file))) < 12 and (sweep / "0" / "checkpoint.npz").is_file()
-    hint = f"python -m fcbaseline -m training.epochs=12 'model.hidden_sizes=[32],[64],[96]' resume={sweep}"
+    hint = "python -m fcbaseline " + " ".join(shlex.quote(argument) for argument in arguments) + f" resume={sweep}"
     assert hint in stderr and "Traceback" not in stderr
+    assert not (sweep / ".interrupted").exists()  # the stop's record is gone with the sweep
 
     resumed = run_cli(shlex.split(hint)[3:], cwd=tmp_path)  # the printed command, as given
     assert resumed.returncode == 0, resumed.stderr[-3000:]
