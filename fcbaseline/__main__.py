@@ -124,6 +124,7 @@ def describe_run(config, splits: Splits, model, architecture: str, threads) -> d
         "seed": config.training.seed,
         "threads": threads,
         "xla": train.step_uses_xla(model, config.training),
+        "device": train.device(),
         "validation": validation_mode(config.training.validation, HydraConfig.get().mode == RunMode.MULTIRUN),
         "training_samples": len(splits.y_train),
         "validation_samples": len(splits.y_valid),

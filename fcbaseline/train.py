@@ -74,6 +74,13 @@ def make_evaluator(model, num_classes: int):
     return evaluate
 
 
+def device() -> str:
+    """Where training runs: TensorFlow's first GPU when it sees one (the uint8 training set is copied there
+    once, and the compiled epoch gathers its batches on it), else the CPU. metrics.json records it."""
+    gpus = tf.config.list_logical_devices("GPU")
+    return gpus[0].name if gpus else "/device:CPU:0"
+
+
 def step_uses_xla(model, training) -> bool:
     return use_xla(training.xla, any(isinstance(layer, keras.layers.Dropout) for layer in model.layers))
 
@@ -133,12 +140,14 @@ def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callba
     x_train, y_train, x_valid, y_valid = splits
     callbacks = dict(callbacks or {})
     steps = math.ceil(len(y_train) / training.batch_size)
+    with tf.device(device()):  # the training set lives where the epoch runs: no per-batch host copies
+        x_device, y_device = tf.identity(tf.convert_to_tensor(x_train)), tf.one_hot(y_train, num_classes)
     run_epoch = make_epoch(
         model,
         optimizer,
         keras.losses.CategoricalCrossentropy(),
-        tf.convert_to_tensor(x_train),
-        tf.one_hot(y_train, num_classes),
+        x_device,
+        y_device,
         training.batch_size,
         step_uses_xla(model, training),
     )

@@ -53,6 +53,7 @@ def test_mnist_end_to_end_writes_every_output(tmp_path):
     assert metrics["parameters"] == 235146
     assert metrics["optimizer"]["name"] == "adam" and metrics["optimizer"]["lr"] == 0.001
     assert metrics["training_samples"] == 60000 and metrics["test_samples"] == 10000
+    assert metrics["device"] == "/device:CPU:0"  # no GPU here; with one, the first GPU (train.device)
     assert metrics["seed"] == 42 and metrics["wall_time_seconds"] > 0
     assert metrics["overrides"] == ["optimizer=adam", "model.activation=relu", "training.epochs=2"]
     assert sorted(k for k in metrics["classification_report"] if len(k) == 1) == [str(d) for d in range(10)]
