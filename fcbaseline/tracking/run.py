@@ -4,7 +4,6 @@ list, and `finish` records the final figures, files and status; a run that raise
 failed or interrupted on the way out."""
 
 import contextlib
-import logging
 from pathlib import Path
 from typing import Optional
 
@@ -13,8 +12,6 @@ from omegaconf import OmegaConf
 
 from fcbaseline.stopping import Interrupted
 from fcbaseline.tracking import SweepJob
-
-log = logging.getLogger("fcbaseline")
 
 
 class EpochTracking(keras.callbacks.Callback):
@@ -35,7 +32,7 @@ class RunTracking:
 
     def __init__(self, config, run_dir: Path, sweep: Optional[SweepJob], name: str):
         self.config = OmegaConf.to_container(config, resolve=True)
-        self.name, self.trackers, self.finished = name, [], False
+        self.trackers, self.finished = [], False
         if config.tracking.tensorboard:
             from fcbaseline.tracking.tensorboard import TensorBoardRun
 
@@ -64,11 +61,7 @@ def tracked(config, run_dir: Path, sweep: Optional[SweepJob], name: str):
     tracking.start()
     try:
         yield tracking
-    except (Interrupted, KeyboardInterrupt):
+    except BaseException as error:
         if not tracking.finished:
-            tracking.finish("interrupted", None)
-        raise
-    except Exception:
-        if not tracking.finished:
-            tracking.finish("failed", None)
+            tracking.finish("interrupted" if isinstance(error, (Interrupted, KeyboardInterrupt)) else "failed", None)
         raise
