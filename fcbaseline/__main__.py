@@ -23,9 +23,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from fcbaseline import data, quiet, resume  # quiet sets TensorFlow's log level before anything imports it
+from fcbaseline import data, quiet, resume, threads  # quiet sets TensorFlow's log level before anything imports it
 from fcbaseline.config import ConfigError, check_overrides, config_dir, register_configs, validate, validation_mode
 from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json, write_text
+from fcbaseline.search.study import SWEEPER_TARGET
 from fcbaseline.stopping import Interrupted, StopRequests, SweepStop
 from fcbaseline.summarize import SummaryCallback
 
@@ -42,19 +43,13 @@ def check_backend() -> None:
 
 
 def thread_budget(config: DictConfig):
-    """TensorFlow threads for this job: training.threads, else a fair share of the cores when a launcher
-    runs jobs side by side (otherwise every job starts a thread per core and they fight), else None."""
-    if config.training.threads:
-        return config.training.threads
+    """TensorFlow threads for this job (threads.budget): from training.threads, the launcher's `_target_`
+    and settings, and how many jobs the sweeper hands it at once (<sweep dir>/sweep.json)."""
     hydra_config = HydraConfig.get()
-    launcher = hydra_config.runtime.choices.get("hydra/launcher") or ""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if launcher == "joblib":
-        parallel = hydra_config.launcher.n_jobs
-        return max(1, cores // (cores if parallel < 1 else min(parallel, cores)))
-    if launcher.startswith("ray"):
-        return max(1, int(hydra_config.launcher.ray.remote.get("num_cpus") or 1))
-    return None
+    in_sweep = hydra_config.mode == RunMode.MULTIRUN
+    jobs_per_batch = read_json(Path(hydra_config.sweep.dir) / "sweep.json").get("jobs_per_batch") if in_sweep else None
+    launcher = hydra_config.launcher if in_sweep else {}
+    return threads.budget(config.training.threads, launcher, jobs_per_batch, threads.cores())
 
 
 @dataclass
@@ -105,7 +100,7 @@ def prepare(config: DictConfig, output_dir: Path):
     return config, None, None
 
 
-def describe_run(config, splits: Splits, model, architecture: str, threads) -> dict:
+def describe_run(config, splits: Splits, model, architecture: str, threads_in_use: int) -> dict:
     """What metrics.json records about the run before it trains."""
     from fcbaseline import train
 
@@ -122,7 +117,7 @@ def describe_run(config, splits: Splits, model, architecture: str, threads) -> d
         "batch_size": config.training.batch_size,
         "epochs_planned": config.training.epochs,
         "seed": config.training.seed,
-        "threads": threads,
+        "threads": threads_in_use,  # intra-op threads TensorFlow really runs with
         "xla": train.step_uses_xla(model, config.training),
         "device": train.device(),
         "validation": validation_mode(config.training.validation, HydraConfig.get().mode == RunMode.MULTIRUN),
@@ -150,17 +145,29 @@ class Built:
     summary: dict
 
 
-def start_tensorflow(config: DictConfig):
-    """Thread budget first (TensorFlow reads it when it starts), then TensorFlow without its start-up chatter;
-    imported only now, after the config and the data have passed their checks. Returns the thread budget."""
-    threads = thread_budget(config)
-    if threads:
-        os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+def start_tensorflow(config: DictConfig) -> int:
+    """TensorFlow without its start-up chatter, imported only now (after the config and the data passed
+    their checks), with the job's thread budget set before its first operation. Returns the intra-op
+    threads TensorFlow really uses, for metrics.json."""
+    budget = thread_budget(config)
     quiet.import_tensorflow()
-    return threads
+    import tensorflow as tf
+
+    if budget:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(budget)
+            tf.config.threading.set_inter_op_parallelism_threads(budget)
+        except RuntimeError:  # an earlier job of an in-process sweep started TensorFlow: its threads stay
+            if budget != threads.in_use(threads.cores()):
+                log.warning(
+                    f"{budget} TensorFlow threads asked, but TensorFlow already runs in this process with "
+                    f"{threads.in_use(threads.cores())}; a launcher that gives each job its own process "
+                    f"(hydra/launcher=joblib) can give each its own number."
+                )
+    return threads.in_use(threads.cores())
 
 
-def build(config: DictConfig, splits: Splits, output_dir: Path, threads) -> Built:
+def build(config: DictConfig, splits: Splits, output_dir: Path, threads_in_use: int) -> Built:
     from fcbaseline import callbacks as callback_registry
     from fcbaseline import model as model_builder
     from fcbaseline import train
@@ -173,7 +180,7 @@ def build(config: DictConfig, splits: Splits, output_dir: Path, threads) -> Buil
     model_builder.compile_model(model, optimizer)
     callbacks = callback_registry.build_callbacks(config.training, config.optimizer.schedule, output_dir)
     architecture = model_builder.describe(config.model, image_shape, num_classes)
-    return Built(model, optimizer, callbacks, describe_run(config, splits, model, architecture, threads))
+    return Built(model, optimizer, callbacks, describe_run(config, splits, model, architecture, threads_in_use))
 
 
 def result_overrides(overrides) -> list:
@@ -232,7 +239,7 @@ def run(config: DictConfig, output_dir: Path, stop: StopRequests) -> float:
     in_sweep = hydra_config.mode == RunMode.MULTIRUN
     sweep = SweepJob(Path(hydra_config.sweep.dir), hydra_config.job.num) if in_sweep else None
     with tracked(config, output_dir, sweep, run_name(output_dir)) as tracking, progress_bar(config) as bar:
-        watchers = {**tracking.callbacks(), **({"progress": bar} if bar else {})}
+        watchers = {**tracking.callbacks(), **({"progress": bar} if bar else {}), **trial_watcher(sweep)}
         status, metrics = train_and_report(config, output_dir, splits, built, checkpoint, stop, watchers)
         metrics["wall_time_seconds"] = round(time.perf_counter() - started, 3)
         write_json(output_dir / "metrics.json", metrics)
@@ -246,9 +253,18 @@ def run(config: DictConfig, output_dir: Path, stop: StopRequests) -> float:
     return metrics["best_val_accuracy"] if metrics["best_val_accuracy"] is not None else float("nan")
 
 
+def trial_watcher(sweep) -> dict:
+    """In an Optuna search, the job's trial report and pruning (search/trial.py); else nothing."""
+    if sweep is None or HydraConfig.get().sweeper.get("_target_") != SWEEPER_TARGET:
+        return {}
+    from fcbaseline.search.trial import pruning_watcher
+
+    return pruning_watcher(HydraConfig.get().sweeper, sweep.sweep_dir, sweep.number)
+
+
 def train_and_report(config, output_dir: Path, splits: Splits, built: Built, checkpoint, stop, watchers: dict):
-    """train.fit with the run's callbacks and the `watchers` (trackers, progress bar), then the report;
-    returns (status, metrics)."""
+    """train.fit with the run's callbacks and the `watchers` (trackers, progress bar, an Optuna trial's
+    report), then the report; returns (status, metrics): status `pruned` when the trial's pruner stopped it."""
     from fcbaseline import train
 
     files = train.RunFiles(
@@ -259,6 +275,8 @@ def train_and_report(config, output_dir: Path, splits: Splits, built: Built, che
     history, status = train.fit(
         built.model, built.optimizer, arrays, num_classes, config.training, files, callbacks, stop, checkpoint
     )
+    if status == "completed" and getattr(watchers.get("trial"), "pruned", False):
+        status = "pruned"
     outcome = (status, restored_epoch(built.callbacks.get("early_stopping"), history))
     return status, write_results(config, output_dir, splits, built.model, history, outcome, built.summary, stop)
 

@@ -204,11 +204,12 @@ def config_dir() -> str:
     return str(packaged if packaged.is_dir() else Path(__file__).parent.parent / "conf")
 
 
-def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
-    """The config `python -m fcbaseline <overrides>` would run, for tests, benchmarks and notebooks."""
+def compose_config(overrides: Sequence[str] = (), return_hydra_config: bool = False) -> DictConfig:
+    """The config `python -m fcbaseline <overrides>` would run, for tests, benchmarks and notebooks
+    (with its `hydra` node, launcher and sweeper included, when `return_hydra_config`)."""
     register_configs()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config)
 
 
 def _closest(value: str, choices) -> str:

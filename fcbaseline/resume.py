@@ -142,7 +142,7 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
     return saved, checkpoint
 
 
-FINAL_STATUSES = ("completed", "diverged")  # rerunning the same config would give the same result
+FINAL_STATUSES = ("completed", "diverged", "pruned")  # rerunning the same config would give the same result
 
 
 def sweep_decision(status: Optional[str], has_checkpoint: bool, changed: Optional[List[str]]) -> Tuple[str, str]:

@@ -319,6 +319,14 @@ def planned_jobs(config) -> Optional[int]:
     return config.hydra.sweeper.get("n_trials")
 
 
+def jobs_per_batch(config) -> Optional[int]:
+    """How many jobs the sweeper hands the launcher at once: the whole grid (or the basic sweeper's
+    max_batch_size), an Optuna search's n_jobs trials; None when unknown."""
+    planned, sweeper = planned_jobs(config), config.hydra.sweeper
+    limits = [value for value in (planned, sweeper.get("n_jobs"), sweeper.get("max_batch_size")) if value]
+    return min(limits) if limits else None
+
+
 def resume_command(arguments: List[str], sweep_dir: Path) -> str:
     """The command that continues this sweep: the same arguments, resume=<sweep dir>."""
     kept = [argument for argument in arguments if not argument.startswith("resume=")]

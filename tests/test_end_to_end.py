@@ -238,6 +238,11 @@ def test_installed_wheel_finds_its_configs_from_another_directory(tmp_path):
     )
     assert built.returncode == 0, built.stderr[-3000:]
     [wheel] = (tmp_path / "dist").glob("fcbaseline-*.whl")
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:  # the Optuna sweeper, where Hydra looks for plugins
+        assert "hydra_plugins/fcbaseline_search/optuna_sweeper.py" in archive.namelist()
+        assert "fcbaseline/conf/hydra/sweeper/optuna.yaml" in archive.namelist()
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)],
         check=True,

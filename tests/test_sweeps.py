@@ -1,7 +1,7 @@
-"""Real Hydra multiruns in a subprocess: summary, failure isolation, resume, joblib, Ray, Optuna."""
+"""Real Hydra multiruns in a subprocess: summary, failure isolation, resume, joblib, Ray (Optuna and submitit:
+test_search.py)."""
 
 import csv
-import math
 import subprocess
 import sys
 from pathlib import Path
@@ -168,25 +168,6 @@ def test_ray_launcher_on_a_local_ray_instance(tmp_path):
     rows = summary_rows(sweep)
     assert {row["status"] for row in rows} == {"completed"} and len(rows) == 2
     assert {read_metrics(sweep / job)["threads"] for job in ("0", "1")} == {1}  # one CPU per Ray task
-
-
-def test_optuna_search_optimizes_validation_split_never_the_test_set(tmp_path):
-    result = run_cli(
-        ["-m", "hparams_search=mnist_optuna", "dataset=digits", "hydra.sweeper.n_trials=3", "training.epochs=3"],
-        cwd=tmp_path,
-        data_dir=None,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = sweep_directory(tmp_path)
-    trials = [read_metrics(sweep / str(job)) for job in range(3)]
-    for trial in trials:
-        assert trial["validation"] == "split" and trial["training_samples"] + trial["validation_samples"] == 1347
-        assert trial["optimizer"]["lr"] != 0.01  # sampled, not the default
-    best = max(trial["best_val_accuracy"] for trial in trials)
-    logged = next(line for line in (result.stdout + result.stderr).splitlines() if "Best value:" in line)
-    assert math.isclose(float(logged.split("Best value:")[1]), best, abs_tol=1e-9)
-    assert len(summary_rows(sweep)) == 3
-    assert "best_value" in (sweep / "optimization_results.yaml").read_text()
 
 
 def test_ray_cluster_launcher_joins_a_running_cluster(tmp_path):

@@ -62,8 +62,15 @@ def test_flatten_and_hyperparameters_leave_out_what_cannot_change_results():
 
 
 def test_statuses_map_to_mlflow():
-    assert MLFLOW_STATUS == {"completed": "FINISHED", "diverged": "FAILED", "failed": "FAILED", "interrupted": "KILLED"}
+    assert MLFLOW_STATUS == {
+        "completed": "FINISHED",
+        "pruned": "FINISHED",  # a search's normal outcome
+        "diverged": "FAILED",
+        "failed": "FAILED",
+        "interrupted": "KILLED",
+    }
     assert sweep_status(["completed", "completed"]) == "FINISHED"
+    assert sweep_status(["completed", "pruned"]) == "FINISHED"
     assert sweep_status(["completed", "diverged"]) == "FAILED"
     assert sweep_status(["completed", "interrupted", "failed"]) == "KILLED"
 

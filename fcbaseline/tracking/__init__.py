@@ -33,6 +33,7 @@ class SweepJob:
 # fcbaseline's run statuses -> MLflow's RunStatus names
 MLFLOW_STATUS = {
     "completed": "FINISHED",
+    "pruned": "FINISHED",  # a search's normal outcome; the tag fcbaseline.status says pruned
     "diverged": "FAILED",
     "failed": "FAILED",
     "interrupted": "KILLED",

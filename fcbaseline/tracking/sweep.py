@@ -2,9 +2,10 @@
 before any job runs, in files of the sweep directory that every job finds (in this process, a joblib
 worker or a Ray task):
 
-- <sweep dir>/sweep.json: which config keys the sweep varies. The first job writes TensorBoard's HParams
-  experiment from it (tracking/tensorboard.py), so the HParams table and parallel-coordinates view show
-  the swept keys against the figures, not every constant of the config.
+- <sweep dir>/sweep.json: which config keys the sweep varies, and how many jobs the sweeper hands the
+  launcher at once. The first job writes TensorBoard's HParams experiment from it (tracking/tensorboard.py),
+  so the HParams table and parallel-coordinates view show the swept keys against the figures, not every
+  constant of the config; each job's thread budget counts the jobs beside it (fcbaseline/threads.py).
 - with tracking=mlflow, a parent MLflow run, recorded in <sweep dir>/mlflow_sweep.json; each job nests
   its run under it. When the multirun ends, the parent gets the sweep summary as artifacts and a status:
   FINISHED when every job completed, KILLED when one was interrupted, FAILED otherwise.
@@ -35,7 +36,7 @@ def swept_keys(overrides, search_space) -> list:
 def sweep_status(job_statuses) -> str:
     """The parent run's MLflow status from its jobs' fcbaseline statuses."""
     statuses = set(job_statuses)
-    if not statuses or statuses == {"completed"}:
+    if statuses <= {"completed", "pruned"}:
         return "FINISHED"
     if "interrupted" in statuses:
         return "KILLED"
@@ -49,8 +50,14 @@ class SweepTracking(Callback):
     def on_multirun_start(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        from fcbaseline.summarize import jobs_per_batch
+
         search_space = config.hydra.sweeper.get("params")
-        write_json(sweep_dir / SWEEP_RECORD, {"swept": swept_keys(config.hydra.overrides.task, search_space)})
+        record = {
+            "swept": swept_keys(config.hydra.overrides.task, search_space),
+            "jobs_per_batch": jobs_per_batch(config),
+        }
+        write_json(sweep_dir / SWEEP_RECORD, record)
         settings = config.get("tracking", {}).get("mlflow", {})
         if not settings.get("enabled"):
             return
