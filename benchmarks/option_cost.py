@@ -34,6 +34,9 @@ VARIANTS = {
     "l2_1e-4": ["model.l2=1e-4"],
     "batch_norm": ["model.batch_norm=true"],
     "adamw": ["optimizer=adamw"],
+    "bfloat16": ["training.precision=bfloat16"],
+    "bfloat16_without_xla": ["training.precision=bfloat16", "training.xla=false"],
+    "float32_without_xla": ["training.xla=false"],
     "tensorboard": ["tracking=tensorboard"],
     "mlflow_local": ["tracking=mlflow"],  # a SQLite store in a temporary folder (below)
 }
@@ -54,7 +57,9 @@ def median_epoch_seconds(dataset: str, epochs: int, overrides) -> float:
         loaded = data.load_dataset(config.dataset)
         train.seed_everything(config.training.seed)
         steps = math.ceil(len(loaded.y_train) / config.training.batch_size)
-        model = model_builder.build_model(config.model, loaded.image_shape, len(loaded.class_names))
+        model = model_builder.build_model(
+            config.model, loaded.image_shape, len(loaded.class_names), config.training.precision
+        )
         optimizer = model_builder.build_optimizer(config.optimizer, steps, epochs)
         model_builder.compile_model(model, optimizer)
         built = callbacks.build_callbacks(config.training, config.optimizer.schedule, Path(folder))

@@ -23,8 +23,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from fcbaseline import data, quiet, resume, threads  # quiet sets TensorFlow's log level before anything imports it
+from fcbaseline import (
+    data,
+    quiet,
+    resume,
+    threads,
+    xla_cache,
+)  # quiet sets TensorFlow's log level before anything imports it
 from fcbaseline.config import ConfigError, check_overrides, config_dir, register_configs, validate, validation_mode
+from fcbaseline.data import cache
 from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json, write_text
 from fcbaseline.search.study import SWEEPER_TARGET
 from fcbaseline.stopping import Interrupted, StopRequests, SweepStop
@@ -119,6 +126,7 @@ def describe_run(config, splits: Splits, model, architecture: str, threads_in_us
         "seed": config.training.seed,
         "threads": threads_in_use,  # intra-op threads TensorFlow really runs with
         "xla": train.step_uses_xla(model, config.training),
+        "precision": config.training.precision,
         "device": train.device(),
         "validation": validation_mode(config.training.validation, HydraConfig.get().mode == RunMode.MULTIRUN),
         "training_samples": len(splits.y_train),
@@ -150,6 +158,7 @@ def start_tensorflow(config: DictConfig) -> int:
     their checks), with the job's thread budget set before its first operation. Returns the intra-op
     threads TensorFlow really uses, for metrics.json."""
     budget = thread_budget(config)
+    xla_cache.enable(cache.cache_dir())
     quiet.import_tensorflow()
     import tensorflow as tf
 
@@ -175,7 +184,7 @@ def build(config: DictConfig, splits: Splits, output_dir: Path, threads_in_use: 
     train.seed_everything(config.training.seed)
     num_classes, image_shape = len(splits.dataset.class_names), splits.dataset.image_shape
     steps_per_epoch = math.ceil(len(splits.y_train) / config.training.batch_size)
-    model = model_builder.build_model(config.model, image_shape, num_classes)
+    model = model_builder.build_model(config.model, image_shape, num_classes, config.training.precision)
     optimizer = model_builder.build_optimizer(config.optimizer, steps_per_epoch, config.training.epochs)
     model_builder.compile_model(model, optimizer)
     callbacks = callback_registry.build_callbacks(config.training, config.optimizer.schedule, output_dir)

@@ -155,6 +155,7 @@ class TrainingConfig:
     verbose: bool = True
     threads: Optional[int] = None
     xla: Optional[bool] = None  # null: automatic (config.use_xla)
+    precision: str = "float32"  # or bfloat16: hidden layers compute in bfloat16 (model.PRECISIONS)
     progress_bar: bool = True  # a live bar in a terminal (progress.wants_bar); log lines carry the ETA anyway
     callbacks: List[str] = field(default_factory=list)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
@@ -254,6 +255,7 @@ def validate(config: DictConfig) -> None:
     if config.training.threads is not None and config.training.threads <= 0:
         raise ConfigError(f"training.threads={config.training.threads} must be a positive number of threads, or null.")
     _check_name("training.validation", config.training.validation, ("auto", "test", "split"))
+    _check_name("training.precision", config.training.precision, ("float32", "bfloat16"))
     if not 0 < config.training.validation_fraction < 1:
         raise ConfigError(
             f"training.validation_fraction={config.training.validation_fraction} must be "

@@ -95,39 +95,55 @@ def current_learning_rate(optimizer) -> float:
     return float(optimizer.learning_rate)
 
 
-def hidden_block(index: int, units: int, activation: str, dropout: float, config) -> list:
+# training.precision -> the Keras dtype policy of every layer but the output. mixed_bfloat16 computes in
+# bfloat16 and keeps float32 variables (the master weights the optimizer updates); the output layer stays
+# float32, so the softmax and the loss are computed in float32.
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+def hidden_block(index: int, units: int, activation: str, dropout: float, config, dtype: str) -> list:
     """Dense (+ BatchNormalization) + activation (+ Dropout): one hidden layer, with stable layer names
     (checkpoints are keyed by them)."""
     regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
     if not config.batch_norm:
         layers = [
-            keras.layers.Dense(units, activation=activation, kernel_regularizer=regularizer, name=f"hidden_{index}")
+            keras.layers.Dense(
+                units, activation=activation, kernel_regularizer=regularizer, name=f"hidden_{index}", dtype=dtype
+            )
         ]
     else:  # normalize the pre-activations; the normalization's beta makes the Dense bias redundant
         layers = [
-            keras.layers.Dense(units, use_bias=False, kernel_regularizer=regularizer, name=f"hidden_{index}"),
-            keras.layers.BatchNormalization(name=f"batch_norm_{index}"),
-            keras.layers.Activation(activation, name=f"activation_{index}"),
+            keras.layers.Dense(
+                units, use_bias=False, kernel_regularizer=regularizer, name=f"hidden_{index}", dtype=dtype
+            ),
+            keras.layers.BatchNormalization(name=f"batch_norm_{index}", dtype=dtype),
+            keras.layers.Activation(activation, name=f"activation_{index}", dtype=dtype),
         ]
     if dropout:
-        layers.append(keras.layers.Dropout(dropout, name=f"dropout_{index}"))
+        layers.append(keras.layers.Dropout(dropout, name=f"dropout_{index}", dtype=dtype))
     return layers
 
 
-def build_model(config, image_shape, num_classes: int) -> keras.Sequential:
-    """uint8 images -> [0, 1] -> flat -> hidden layers of `config.hidden_sizes` -> softmax over the classes."""
+def build_model(config, image_shape, num_classes: int, precision: str = "float32") -> keras.Sequential:
+    """uint8 images -> [0, 1] -> flat -> hidden layers of `config.hidden_sizes` -> softmax over the classes,
+    the hidden layers computing in `precision` (PRECISIONS)."""
+    dtype = PRECISIONS[precision]
     layers = [
         keras.Input(shape=tuple(image_shape), dtype="uint8", name="pixels"),
-        keras.layers.Rescaling(1.0 / PIXEL_MAX, name="scale_to_unit_interval"),
-        keras.layers.Flatten(name="flatten"),
+        keras.layers.Rescaling(1.0 / PIXEL_MAX, name="scale_to_unit_interval", dtype=dtype),
+        keras.layers.Flatten(name="flatten", dtype=dtype),
     ]
     blocks = zip(config.hidden_sizes, hidden_activations(config), dropout_rates(config))
     for index, (units, activation, dropout) in enumerate(blocks, start=1):
-        layers += hidden_block(index, units, activation, dropout, config)
+        layers += hidden_block(index, units, activation, dropout, config, dtype)
     regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
     layers.append(
         keras.layers.Dense(
-            num_classes, activation=config.output_activation, kernel_regularizer=regularizer, name="output"
+            num_classes,
+            activation=config.output_activation,
+            kernel_regularizer=regularizer,
+            name="output",
+            dtype="float32",
         )
     )
     return keras.Sequential(layers, name="mlp")
