@@ -85,16 +85,8 @@ def step_uses_xla(model, training) -> bool:
     return use_xla(training.xla, any(isinstance(layer, keras.layers.Dropout) for layer in model.layers))
 
 
-def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xla: bool):
-    """The compiled epoch: (order of the training samples) -> (mean loss, accuracy) over its updates.
-
-    With XLA, the whole loop over the full batches is one XLA computation (no TensorFlow executor work
-    between steps: 0.66 -> 0.44 s per MNIST epoch, 8.5 -> 7.1 s for CIFAR-10, same numbers; see
-    benchmarks/README.md), and the last, shorter batch a second one. Without XLA (dropout, whose random
-    numbers are slow under XLA on CPU), a TensorFlow loop over steps. The model's first layers turn the
-    uint8 images into float32 in [0, 1], batch by batch."""
-    samples = int(x.shape[0])
-    full_batches, rest = divmod(samples, batch_size)
+def make_train_step(model, optimizer, loss_function):
+    """One minibatch update: (images, one-hot labels) -> (loss, number correct); traced by the caller."""
 
     def train_step(x_batch, y_batch):
         with tf.GradientTape() as tape:
@@ -105,6 +97,20 @@ def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xl
         correct = tf.reduce_sum(tf.cast(tf.argmax(probabilities, 1) == tf.argmax(y_batch, 1), tf.float32))
         return loss, correct
 
+    return train_step
+
+
+def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xla: bool):
+    """The compiled epoch: (order of the training samples) -> (mean loss, accuracy) over its updates.
+
+    With XLA, the whole loop over the full batches is one XLA computation (no TensorFlow executor work
+    between steps: 0.66 -> 0.44 s per MNIST epoch, 8.5 -> 7.1 s for CIFAR-10, same numbers; see
+    benchmarks/README.md), and the last, shorter batch a second one. Without XLA (dropout, whose random
+    numbers are slow under XLA on CPU), a TensorFlow loop over steps. The model's first layers turn the
+    uint8 images into float32 in [0, 1], batch by batch."""
+    samples = int(x.shape[0])
+    full_batches, rest = divmod(samples, batch_size)
+    train_step = make_train_step(model, optimizer, loss_function)
     if not xla:
         return make_stepwise_epoch(tf.function(train_step), x, y_onehot, batch_size)
 
