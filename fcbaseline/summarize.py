@@ -111,9 +111,26 @@ def varying(override_lines: List[str]) -> List[str]:
     return [" ".join(f"{key}={job.get(key)}" for key in keys) or line for line, job in zip(override_lines, parsed)]
 
 
+def short_label(overrides: str) -> str:
+    """A plot label: each key by its last part when no other key in the label shares it, numbers with
+    4 significant digits (`optimizer.lr=0.23707858649124688` -> `lr=0.2371`)."""
+    pairs = [override.split("=", 1) if "=" in override else (override, None) for override in overrides.split()]
+    last = [key.lstrip("+~").split(".")[-1] for key, _ in pairs]
+    parts = []
+    for (key, value), name in zip(pairs, last):
+        name = name if last.count(name) == 1 else key
+        if value is not None and "." in value:
+            try:
+                value = f"{float(value):.4g}"
+            except ValueError:
+                pass
+        parts.append(name if value is None else f"{name}={value}")
+    return " ".join(parts)
+
+
 def swept_labels(rows: List[dict]) -> List[str]:
-    """Each job's label: only the overrides whose values differ between jobs (the swept ones)."""
-    return [f"{row['job']}: {label}" for row, label in zip(rows, varying([row["overrides"] for row in rows]))]
+    """Each job's plot label: only the overrides whose values differ between jobs (the swept ones), short."""
+    return [f"{row['job']}: {short_label(label)}" for row, label in zip(rows, varying([r["overrides"] for r in rows]))]
 
 
 def configuration_of(overrides: str) -> str:
@@ -191,6 +208,10 @@ def plot_seed_spread(axes, groups: List[dict]) -> None:
     axes.set_title("Seeds aggregated, best mean first")
 
 
+LEGEND_JOBS = 10  # curves named in summary.png's legend (best validation first)
+STATUS_COLORS = {"completed": "tab:blue", "pruned": "tab:orange"}  # any other status: red
+
+
 def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
     import matplotlib
 
@@ -201,34 +222,37 @@ def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
     with plt.style.context("ggplot"):
         figure, (curves, bars) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [3, 2]})
         labels = swept_labels(rows)
-        for row, label in zip(rows, labels):
+        for rank, (row, label) in enumerate(zip(rows, labels)):
             history = read_histories(sweep_dir / row["job"])
-            if history and history[0]:
-                curves.plot(*history, marker="." if len(history[0]) < 30 else None, label=label)
+            if history and history[0]:  # the legend names the best LEGEND_JOBS; the others are drawn faint
+                named = rank < LEGEND_JOBS
+                style = {"label": label} if named else {"color": "gray", "alpha": 0.4, "linewidth": 0.8}
+                curves.plot(*history, marker="." if len(history[0]) < 30 else None, **style)
         curves.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         curves.set_title("Validation accuracy per epoch")
         curves.set_xlabel("Epoch #")
         curves.set_ylabel("val_accuracy")
         if curves.lines:
-            curves.legend(fontsize=8)
+            faint = " (gray: the other jobs)" if len(rows) > LEGEND_JOBS else ""
+            curves.legend(fontsize=7, title=f"best validation first{faint}", title_fontsize=7)
         groups = seed_groups(rows)
         if groups:
             plot_seed_spread(bars, groups)
             finish_plot(figure, path, sweep_dir, plt)
             return
         values = [row["test_accuracy"] if isinstance(row["test_accuracy"], float) else 0.0 for row in rows]
-        colors = ["tab:blue" if row["status"] == "completed" else "tab:red" for row in rows]
+        colors = [STATUS_COLORS.get(row["status"], "tab:red") for row in rows]
         bars.barh(range(len(rows)), values, color=colors)
         bars.set_yticks(range(len(rows)), [label[:48] for label in labels], fontsize=8)
         bars.invert_yaxis()
         bars.set_xlim(0, 1)
-        bars.set_xlabel("test accuracy (red: not completed)")
+        bars.set_xlabel("test accuracy (orange: pruned, red: not completed)")
         bars.set_title("Final test accuracy by job, best validation first")
         for index, (value, row) in enumerate(zip(values, rows)):
             bars.text(
                 value + 0.01,
                 index,
-                row["status"] if row["status"] != "completed" else f"{value:.4f}",
+                f"{value:.4f}" if row["status"] == "completed" else row["status"],
                 va="center",
                 fontsize=8,
             )

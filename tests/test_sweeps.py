@@ -131,7 +131,12 @@ def test_swept_labels_show_only_what_varies():
         {"job": "0", "overrides": "dataset=digits optimizer.lr=0.1"},
         {"job": "1", "overrides": "dataset=digits optimizer.lr=0.01"},
     ]
-    assert summarize.swept_labels(rows) == ["0: optimizer.lr=0.1", "1: optimizer.lr=0.01"]
+    assert summarize.swept_labels(rows) == ["0: lr=0.1", "1: lr=0.01"]
+    assert summarize.short_label("optimizer.lr=0.23707858649124688 model.hidden_sizes=[128]") == (
+        "lr=0.2371 hidden_sizes=[128]"
+    )
+    # a last part two keys share keeps the whole key
+    assert summarize.short_label("a.lr=1 b.lr=2 +c.d=x") == "a.lr=1 b.lr=2 d=x"
 
 
 def test_joblib_launcher_runs_jobs_in_parallel_with_capped_threads(tmp_path):
