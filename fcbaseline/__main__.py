@@ -23,21 +23,26 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from fcbaseline import (
-    data,
-    quiet,
-    resume,
-    threads,
-    xla_cache,
-)  # quiet sets TensorFlow's log level before anything imports it
+# quiet sets TensorFlow's log level before anything imports it
+from fcbaseline import data, quiet, resume, threads, xla_cache
 from fcbaseline.config import ConfigError, check_overrides, config_dir, register_configs, validate, validation_mode
 from fcbaseline.data import cache
 from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json, write_text
 from fcbaseline.search.study import SWEEPER_TARGET
 from fcbaseline.stopping import Interrupted, StopRequests, SweepStop
 from fcbaseline.summarize import SummaryCallback
+from fcbaseline.tracking.sweep import SWEEP_RECORD
 
 log = logging.getLogger("fcbaseline")
+
+
+def in_sweep() -> bool:
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def sweep_record() -> dict:
+    """What the launching process recorded about the sweep (tracking/sweep.py): swept keys, jobs per batch."""
+    return read_json(Path(HydraConfig.get().sweep.dir) / SWEEP_RECORD)
 
 
 def check_backend() -> None:
@@ -52,10 +57,9 @@ def check_backend() -> None:
 def thread_budget(config: DictConfig):
     """TensorFlow threads for this job (threads.budget): from training.threads, the launcher's `_target_`
     and settings, and how many jobs the sweeper hands it at once (<sweep dir>/sweep.json)."""
-    hydra_config = HydraConfig.get()
-    in_sweep = hydra_config.mode == RunMode.MULTIRUN
-    jobs_per_batch = read_json(Path(hydra_config.sweep.dir) / "sweep.json").get("jobs_per_batch") if in_sweep else None
-    launcher = hydra_config.launcher if in_sweep else {}
+    if not in_sweep():
+        return threads.budget(config.training.threads, {}, None, threads.cores())
+    launcher, jobs_per_batch = HydraConfig.get().launcher, sweep_record().get("jobs_per_batch")
     return threads.budget(config.training.threads, launcher, jobs_per_batch, threads.cores())
 
 
@@ -76,7 +80,7 @@ def load_splits(config: DictConfig) -> Splits:
         f"{dataset.name}: {len(dataset.y_train)} training and {len(dataset.y_test)} test images from {dataset.source}"
     )
     x_train, y_train = dataset.x_train, dataset.y_train
-    if validation_mode(config.training.validation, HydraConfig.get().mode == RunMode.MULTIRUN) == "split":
+    if validation_mode(config.training.validation, in_sweep()) == "split":
         x_train, y_train, x_valid, y_valid = data.validation_split(
             x_train, y_train, config.training.validation_fraction, config.training.seed
         )
@@ -93,7 +97,7 @@ def load_splits(config: DictConfig) -> Splits:
 def prepare(config: DictConfig, output_dir: Path):
     """(the config to run, the checkpoint to continue from or None, or the result of a job to keep)."""
     overrides = list(HydraConfig.get().overrides.task)
-    if config.resume and HydraConfig.get().mode == RunMode.MULTIRUN:
+    if config.resume and in_sweep():
         action, found, reason = resume.sweep_job(config, output_dir, overrides)
         log.info(f"job {HydraConfig.get().job.num}: {reason}")
         if action == "skip":
@@ -128,7 +132,7 @@ def describe_run(config, splits: Splits, model, architecture: str, threads_in_us
         "xla": train.step_uses_xla(model, config.training),
         "precision": config.training.precision,
         "device": train.device(),
-        "validation": validation_mode(config.training.validation, HydraConfig.get().mode == RunMode.MULTIRUN),
+        "validation": validation_mode(config.training.validation, in_sweep()),
         "training_samples": len(splits.y_train),
         "validation_samples": len(splits.y_valid),
         "test_samples": len(splits.dataset.y_test),
@@ -162,18 +166,19 @@ def start_tensorflow(config: DictConfig) -> int:
     quiet.import_tensorflow()
     import tensorflow as tf
 
-    if budget:
-        try:
+    try:
+        if budget:
             tf.config.threading.set_intra_op_parallelism_threads(budget)
             tf.config.threading.set_inter_op_parallelism_threads(budget)
-        except RuntimeError:  # an earlier job of an in-process sweep started TensorFlow: its threads stay
-            if budget != threads.in_use(threads.cores()):
-                log.warning(
-                    f"{budget} TensorFlow threads asked, but TensorFlow already runs in this process with "
-                    f"{threads.in_use(threads.cores())}; a launcher that gives each job its own process "
-                    f"(hydra/launcher=joblib) can give each its own number."
-                )
-    return threads.in_use(threads.cores())
+    except RuntimeError:  # an earlier job of an in-process sweep started TensorFlow: its threads stay
+        pass
+    in_use = threads.in_use(threads.cores())
+    if budget and budget != in_use:
+        log.warning(
+            f"{budget} TensorFlow threads asked, but TensorFlow already runs in this process with {in_use}; "
+            f"a launcher that gives each job its own process (hydra/launcher=joblib) can give each its own number."
+        )
+    return in_use
 
 
 def build(config: DictConfig, splits: Splits, output_dir: Path, threads_in_use: int) -> Built:
@@ -200,14 +205,13 @@ def result_overrides(overrides) -> list:
 def run_name(output_dir: Path) -> str:
     """How trackers name the run: in a sweep `job 3: <the swept values>` (all its overrides when the sweep
     did not record what it varies), else the run folder's date/time."""
-    hydra_config = HydraConfig.get()
-    if hydra_config.mode != RunMode.MULTIRUN:
+    if not in_sweep():
         return f"{output_dir.parent.name}/{output_dir.name}"
-    overrides = result_overrides(hydra_config.overrides.task)
-    swept = read_json(Path(hydra_config.sweep.dir) / "sweep.json").get("swept")
+    overrides = result_overrides(HydraConfig.get().overrides.task)
+    swept = sweep_record().get("swept")
     if swept:
         overrides = [override for override in overrides if override.lstrip("+~").split("=")[0] in swept]
-    return f"job {hydra_config.job.num}: {' '.join(overrides)}".strip()
+    return f"job {HydraConfig.get().job.num}: {' '.join(overrides)}".strip()
 
 
 def progress_bar(config: DictConfig):
@@ -216,9 +220,8 @@ def progress_bar(config: DictConfig):
 
     hydra_config = HydraConfig.get()
     launcher = hydra_config.runtime.choices.get("hydra/launcher") or ""
-    in_sweep = hydra_config.mode == RunMode.MULTIRUN
     label = progress.job_label(
-        config.dataset.name, hydra_config.job.num if in_sweep else None, SummaryCallback.jobs_planned
+        config.dataset.name, hydra_config.job.num if in_sweep() else None, SummaryCallback.jobs_planned
     )
     enabled = progress.wants_bar(
         config.training.progress_bar, config.training.verbose, progress.console_is_interactive(), launcher
@@ -245,8 +248,7 @@ def run(config: DictConfig, output_dir: Path, stop: StopRequests) -> float:
     from fcbaseline.tracking.run import tracked
 
     hydra_config = HydraConfig.get()
-    in_sweep = hydra_config.mode == RunMode.MULTIRUN
-    sweep = SweepJob(Path(hydra_config.sweep.dir), hydra_config.job.num) if in_sweep else None
+    sweep = SweepJob(Path(hydra_config.sweep.dir), hydra_config.job.num) if in_sweep() else None
     with tracked(config, output_dir, sweep, run_name(output_dir)) as tracking, progress_bar(config) as bar:
         watchers = {**tracking.callbacks(), **({"progress": bar} if bar else {}), **trial_watcher(sweep)}
         status, metrics = train_and_report(config, output_dir, splits, built, checkpoint, stop, watchers)
@@ -365,11 +367,11 @@ def main(config: DictConfig) -> float:
     global task_started
     task_started = True
     output_dir = Path(HydraConfig.get().runtime.output_dir)
-    in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
+    sweeping = in_sweep()
     # a single run's folder is locked by files.OutputFolderCheck before Hydra writes anything into it
-    lock = FolderLock(output_dir) if in_sweep else nullcontext()
-    sweep_dir = Path(HydraConfig.get().sweep.dir) if in_sweep else None
-    if in_sweep and SweepStop.stopped(sweep_dir):
+    lock = FolderLock(output_dir) if sweeping else nullcontext()
+    sweep_dir = Path(HydraConfig.get().sweep.dir) if sweeping else None
+    if sweeping and SweepStop.stopped(sweep_dir):
         record_not_started(output_dir)
         log.warning(f"job {HydraConfig.get().job.num} not started: the sweep was interrupted")
         return float("nan")
@@ -382,7 +384,7 @@ def main(config: DictConfig) -> float:
     except (Interrupted, KeyboardInterrupt) as stopped:
         record_interruption(output_dir)
         status = 128 + (StopRequests.last_signal or signal.SIGINT)
-        if in_sweep and not isinstance(stopped, KeyboardInterrupt):  # the summary and the hint follow
+        if sweeping and not isinstance(stopped, KeyboardInterrupt):  # the summary and the hint follow
             SweepStop.record(StopRequests.last_signal or signal.SIGINT, sweep_dir)
             return float("nan")
         log.warning(f"interrupted: continue with  python -m fcbaseline resume={output_dir}")
@@ -400,7 +402,7 @@ def main(config: DictConfig) -> float:
             log.error(str(error))
         else:
             log.exception(f"the run failed: {type(error).__name__}: {error}")
-        if in_sweep:  # one failed job must not stop the others; the sweep summary reports it
+        if sweeping:  # one failed job must not stop the others; the sweep summary reports it
             return float("nan")
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or not expected:
             raise

@@ -11,6 +11,7 @@ user already gave TensorFlow (`TF_XLA_FLAGS=--tf_xla_persistent_cache_directory=
 import hashlib
 import os
 import platform
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Optional
@@ -46,7 +47,10 @@ def folder(cache_root: Path) -> Optional[Path]:
 
 
 def enable(cache_root: Path) -> None:
-    """Before TensorFlow starts: point XLA at the cache folder (created on first use)."""
+    """Before TensorFlow starts: point XLA at the cache folder (created on first use). Once TensorFlow
+    runs in this process (a later job of an in-process sweep), its flags are read: nothing to do."""
+    if "tensorflow" in sys.modules:
+        return
     chosen = folder(cache_root)
     if chosen is None:
         return

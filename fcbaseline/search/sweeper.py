@@ -41,11 +41,12 @@ class Search:
     def setup(self, *, hydra_context, task_function, config) -> None:
         from hydra.core.plugins import Plugins
 
-        self.config, self.hydra_context = config, hydra_context
+        self.config = config
         self.launcher = Plugins.instance().instantiate_launcher(
             config=config, hydra_context=hydra_context, task_function=task_function
         )
         self.sweep_dir = Path(config.hydra.sweep.dir).resolve()
+        self.url = studies.storage_url(self.storage, self.sweep_dir)
 
     def sweep(self, arguments: List[str]) -> list:
         try:
@@ -53,9 +54,9 @@ class Search:
             study = self.open_study()
         except (space.SearchSpaceError, studies.SearchConfigError) as error:
             refuse(str(error))
-        url = studies.storage_url(self.storage, self.sweep_dir)
         log.info(
-            f"Optuna study {study.study_name!r} in {url}: {len(study.trials)} trials so far, {self.n_trials} in all"
+            f"Optuna study {study.study_name!r} in {self.url}: {len(study.trials)} trials so far, "
+            f"{self.n_trials} in all"
         )
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")  # as Hydra's own sweeper records a sweep
         pending = self.open_trials(study, fixed)
@@ -69,18 +70,17 @@ class Search:
             if not batch:
                 break
             returns += self.launch(study, batch)
-        write_results(study, self.sweep_dir, url)
+        write_results(study, self.sweep_dir, self.url)
         return returns
 
     def open_study(self):
         import optuna
 
-        url = studies.storage_url(self.storage, self.sweep_dir)
         try:
-            storage = studies.open_storage(url)
+            storage = studies.open_storage(self.url)
         except Exception as error:  # a malformed URL, a database server that is not there
             raise studies.SearchConfigError(
-                f"hydra.sweeper.storage={url}: Optuna cannot open it ({type(error).__name__}: {error}). Give an "
+                f"hydra.sweeper.storage={self.url}: Optuna cannot open it ({type(error).__name__}: {error}). Give an "
                 f"Optuna storage URL such as sqlite:////absolute/path/studies.db, or null for <sweep dir>/optuna.db."
             ) from None
         pruner = studies.make_pruner(self.pruner_settings)
@@ -104,8 +104,10 @@ class Search:
     def open_trials(self, study, fixed: List[str]) -> list:
         """(trial, job number, overrides) of this sweep folder's trials left open by an interrupted run: the
         trial's parameters with this command's fixed overrides (which carry resume=<sweep dir>)."""
+        import optuna
+
         open_trials = []
-        for frozen in study.get_trials(deepcopy=False, states=(running_state(),)):
+        for frozen in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             job = studies.own_job(frozen.user_attrs, self.sweep_dir)
             if job is not None:
                 sampled = [space.as_override(name, value) for name, value in frozen.params.items()]
@@ -151,12 +153,6 @@ class Search:
         states = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}
         study.tell(trial_number, value, state=states.get(state, optuna.trial.TrialState.FAIL), skip_if_finished=True)
         log.info(f"trial {trial_number} (job {job}): {state}{'' if value is None else f', {value:.4f}'}")
-
-
-def running_state():
-    import optuna
-
-    return optuna.trial.TrialState.RUNNING
 
 
 def job_folder(job_return, sweep_dir: Path, job: int) -> Path:

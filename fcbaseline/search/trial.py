@@ -9,7 +9,6 @@ mid-run costs the pruning, never the run: one warning, and training goes on.
 
 import logging
 from pathlib import Path
-from typing import Optional
 
 import keras
 
@@ -19,10 +18,8 @@ log = logging.getLogger("fcbaseline")
 
 
 def open_trial(sweeper_config, sweep_dir: Path, job: int):
-    """This job's running trial, with the study's pruner; None when the sweep is not fcbaseline's Optuna
-    search (or the trial is already finished)."""
-    if sweeper_config.get("_target_") != studies.SWEEPER_TARGET:
-        return None
+    """This job's running trial in fcbaseline's Optuna search, with the study's pruner; None when the trial
+    is already finished."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweeper logs what matters
@@ -59,10 +56,9 @@ class TrialReport(keras.callbacks.Callback):
             log.info(f"epoch {epoch + 1}: the pruner stops trial {self.trial.number} (status 'pruned')")
 
 
-def pruning_watcher(sweeper_config, sweep_dir: Optional[Path], job: int) -> dict:
-    """{"trial": TrialReport} for a job of an Optuna search, else {} (train.fit's extra callbacks)."""
-    if sweep_dir is None:
-        return {}
+def pruning_watcher(sweeper_config, sweep_dir: Path, job: int) -> dict:
+    """{"trial": TrialReport} for a job of an Optuna search (train.fit's extra callbacks), {} when its
+    trial cannot be found."""
     try:
         trial = open_trial(sweeper_config, sweep_dir, job)
     except Exception as error:
