@@ -3,7 +3,7 @@
     FCBASELINE_DATA_DIR=../shared/datasets python benchmarks/epoch_parts.py                   # MNIST recipe
     FCBASELINE_DATA_DIR=../shared/datasets python benchmarks/epoch_parts.py --dataset cifar10 --epochs 3
 
-For each variant of the compiled epoch (fcbaseline.train), the median over the epochs after the first of
+For each variant of the compiled epoch (fcbaseline.training.epoch), the median over the epochs after the first of
 (a) the training updates and (b) the validation pass over the test set, and the final training loss
 (the variants compute the same updates, so it should agree to float rounding):
   whole_epoch_xla     the full batches as one XLA computation (fcbaseline's default since 2026-11-30)
@@ -29,7 +29,7 @@ VARIANTS = ["whole_epoch_xla", "stepwise_xla", "stepwise", "whole_epoch_xla_bflo
 
 
 def make_variant(name: str, model, optimizer, x, y, batch_size: int):
-    from fcbaseline import train
+    from fcbaseline.training import epoch as train
 
     loss_function = keras.losses.CategoricalCrossentropy()
     if name.startswith("whole_epoch_xla"):
@@ -39,8 +39,8 @@ def make_variant(name: str, model, optimizer, x, y, batch_size: int):
 
 
 def measure(name: str, config, dataset, epochs: int) -> dict:
-    from fcbaseline import train
     from fcbaseline.model import build_model
+    from fcbaseline.training import epoch as train
 
     train.seed_everything(config.training.seed)
     precision = "bfloat16" if name.endswith("bfloat16") else "float32"

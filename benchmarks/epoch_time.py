@@ -53,7 +53,7 @@ def run_measured(command, environment):
         return stdout.read().decode(), started, usage.ru_maxrss / 1024
 
 
-EVALUATION_BATCH = 2048  # fcbaseline's validation batch (train.EVALUATION_BATCH)
+EVALUATION_BATCH = 2048  # fcbaseline's validation batch (fcbaseline.training.epoch.EVALUATION_BATCH)
 LARGE = (2048, 2048, 2048)  # a product big enough for the best rate this machine reaches
 
 

@@ -3,7 +3,7 @@
     FCBASELINE_DATA_DIR=../shared/datasets python benchmarks/option_cost.py            # MNIST recipe
     FCBASELINE_DATA_DIR=../shared/datasets python benchmarks/option_cost.py --dataset cifar10 --epochs 3
 
-Each variant trains the recipe through fcbaseline.train.fit (the loop `python -m fcbaseline` uses,
+Each variant trains the recipe through fcbaseline.training.loop.fit (the loop `python -m fcbaseline` uses,
 checkpoint and history.csv written every epoch) with one option added; the figure is the median wall
 time from one epoch's end to the next (training, validation, callbacks, trackers, checkpoint and
 history.csv: everything an epoch costs), after the first (which includes tracing and compilation).
@@ -12,7 +12,6 @@ The tracking variants write TensorBoard event files, or log to a local MLflow SQ
 """
 
 import argparse
-import math
 import statistics
 import tempfile
 import time
@@ -43,10 +42,11 @@ VARIANTS = {
 
 
 def median_epoch_seconds(dataset: str, epochs: int, overrides) -> float:
-    from fcbaseline import callbacks, data, train
-    from fcbaseline import model as model_builder
+    from fcbaseline.assemble import assemble
     from fcbaseline.config import compose_config, validate
+    from fcbaseline.data import load_dataset
     from fcbaseline.tracking.run import RunTracking
+    from fcbaseline.training.loop import RunFiles, fit
 
     with tempfile.TemporaryDirectory() as folder:
         tracking = [o for o in overrides if o.startswith("tracking=")] or ["tracking=none"]
@@ -54,22 +54,15 @@ def median_epoch_seconds(dataset: str, epochs: int, overrides) -> float:
         settings = [f"dataset={dataset}", f"training.epochs={epochs}", "training.verbose=false", store]
         config = compose_config([*settings, *[o for o in overrides if o not in tracking], *tracking])
         validate(config)
-        loaded = data.load_dataset(config.dataset)
-        train.seed_everything(config.training.seed)
-        steps = math.ceil(len(loaded.y_train) / config.training.batch_size)
-        model = model_builder.build_model(
-            config.model, loaded.image_shape, len(loaded.class_names), config.training.precision
-        )
-        optimizer = model_builder.build_optimizer(config.optimizer, steps, epochs)
-        model_builder.compile_model(model, optimizer)
-        built = callbacks.build_callbacks(config.training, config.optimizer.schedule, Path(folder))
+        loaded = load_dataset(config.dataset)
+        assembled = assemble(config, loaded, Path(folder))
         trackers = RunTracking(config, Path(folder), None, "benchmark")
         trackers.start()
         clock = EpochClock()
-        files = train.RunFiles(Path(folder) / "checkpoint.npz", Path(folder) / "history.csv", "")
+        files = RunFiles(Path(folder) / "checkpoint.npz", Path(folder) / "history.csv", "")
         splits = (loaded.x_train, loaded.y_train, loaded.x_test, loaded.y_test)
-        all_callbacks = {**built, **trackers.callbacks(), "clock": clock}
-        train.fit(model, optimizer, splits, len(loaded.class_names), config.training, files, all_callbacks)
+        callbacks = {**assembled.callbacks, **trackers.callbacks(), "clock": clock}
+        fit(assembled.model, assembled.optimizer, splits, len(loaded.class_names), config.training, files, callbacks)
         trackers.finish("completed", None)
     return statistics.median(later - earlier for earlier, later in zip(clock.ends[1:], clock.ends[2:]))
 

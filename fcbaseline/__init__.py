@@ -1,3 +1,15 @@
-"""fcbaseline: config-driven fully-connected (MLP) baselines for image classification."""
+"""fcbaseline: config-driven fully-connected (MLP) baselines for image classification.
+
+    import fcbaseline
+    result = fcbaseline.run(["dataset=digits", "training.epochs=5"])
+
+`run` composes the config as `python -m fcbaseline <overrides>` would and trains into a run folder
+(runner.py); TensorFlow is imported only when a run needs it."""
+
+from fcbaseline.data.common import DataError
+from fcbaseline.errors import ConfigError
+from fcbaseline.rundir import Status
+from fcbaseline.runner import RunResult, run
 
 __version__ = "0.1.0"
+__all__ = ["ConfigError", "DataError", "RunResult", "Status", "run"]

@@ -1,5 +1,5 @@
-"""Result files written whole or not at all (a temporary name in the same folder, then a rename),
-and a check, before anything runs, that the output folder can be written."""
+"""Result files written whole or not at all (a temporary name in the same folder, then a rename), and
+the lock a process holds on a run or sweep folder while it works there."""
 
 import csv
 import fcntl
@@ -7,11 +7,8 @@ import io
 import json
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Callable, Dict, List
-
-from hydra.experimental.callback import Callback
 
 
 class OutputError(RuntimeError):
@@ -132,41 +129,3 @@ class FolderLock:
 
     def __exit__(self, *exception):
         self.release()
-
-
-class OutputFolderCheck(Callback):
-    """Hydra callback: refuse, in one paragraph and before any work, an output folder that cannot be
-    written, or that another fcbaseline process is working in (then it is locked for this process)."""
-
-    lock = None  # held until this process ends
-
-    def on_run_start(self, config, **kwargs) -> None:
-        self.check(Path(config.hydra.run.dir), "hydra.run.dir")
-        self.take(Path(config.hydra.run.dir))
-
-    def on_multirun_start(self, config, **kwargs) -> None:
-        self.check(Path(config.hydra.sweep.dir), "hydra.sweep.dir")
-        self.take(Path(config.hydra.sweep.dir))
-
-    @classmethod
-    def take(cls, folder: Path) -> None:
-        try:
-            cls.lock = FolderLock(folder).acquire()
-        except FolderBusy as error:
-            print(str(error), file=sys.stderr)
-            sys.exit(2)
-
-    @staticmethod
-    def check(folder: Path, key: str) -> None:
-        probe = folder / ".fcbaseline-write-test"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as error:
-            print(
-                f"Cannot write the output folder {folder} ({type(error).__name__}: {error.strerror or error}). "
-                f"Choose a writable folder with {key}=<folder>, or fix the permissions.",
-                file=sys.stderr,
-            )
-            sys.exit(2)

@@ -1,4 +1,4 @@
-"""Build the Keras MLP, its optimizer and learning-rate schedule from the configs, through name registries.
+"""Build the Keras MLP from the model config: raw images in, hidden Dense blocks, a softmax out.
 
 The model takes a dataset's raw images (uint8, original shape such as 28x28 or 32x32x3): scaling to
 [0, 1] and flattening are its first layers, so a saved `model.keras` works on its own on raw images.
@@ -8,92 +8,8 @@ import math
 
 import keras
 
-from fcbaseline.config import dropout_rates, hidden_activations
+from fcbaseline.config.schema import dropout_rates, hidden_activations
 from fcbaseline.data import PIXEL_MAX
-
-
-def build_sgd(config, learning_rate) -> keras.optimizers.Optimizer:
-    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=config.momentum, nesterov=config.nesterov)
-
-
-def build_adam(config, learning_rate) -> keras.optimizers.Optimizer:
-    return keras.optimizers.Adam(
-        learning_rate=learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon
-    )
-
-
-def build_adamw(config, learning_rate) -> keras.optimizers.Optimizer:
-    return keras.optimizers.AdamW(
-        learning_rate=learning_rate,
-        weight_decay=config.weight_decay,
-        beta_1=config.beta_1,
-        beta_2=config.beta_2,
-        epsilon=config.epsilon,
-    )
-
-
-def build_rmsprop(config, learning_rate) -> keras.optimizers.Optimizer:
-    return keras.optimizers.RMSprop(
-        learning_rate=learning_rate,
-        rho=config.rho,
-        momentum=config.momentum,
-        epsilon=config.epsilon,
-        centered=config.centered,
-    )
-
-
-# optimizer.name -> builder; the same names as config.OPTIMIZER_SCHEMAS, which types their fields.
-OPTIMIZERS = {"sgd": build_sgd, "adam": build_adam, "adamw": build_adamw, "rmsprop": build_rmsprop}
-
-
-def constant_rate(config, steps_per_epoch: int, epochs: int):
-    return config.lr  # a float: Keras keeps it in a variable that ReduceLROnPlateau may change
-
-
-def step_decay(config, steps_per_epoch: int, epochs: int):
-    return keras.optimizers.schedules.ExponentialDecay(
-        config.lr, steps_per_epoch * config.schedule.decay_epochs, config.schedule.factor, staircase=True
-    )
-
-
-def exponential_decay(config, steps_per_epoch: int, epochs: int):
-    return keras.optimizers.schedules.ExponentialDecay(
-        config.lr, steps_per_epoch * config.schedule.decay_epochs, config.schedule.factor
-    )
-
-
-def cosine_decay(config, steps_per_epoch: int, epochs: int):
-    """Cosine decay from optimizer.lr to final_lr_fraction x lr over the run, after a linear warm-up from 0."""
-    warmup_steps = steps_per_epoch * config.schedule.warmup_epochs
-    return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0 if warmup_steps else config.lr,
-        decay_steps=max(1, steps_per_epoch * epochs - warmup_steps),
-        alpha=config.schedule.final_lr_fraction,
-        warmup_target=config.lr if warmup_steps else None,
-        warmup_steps=warmup_steps,
-    )
-
-
-# optimizer.schedule.name -> the learning rate handed to the optimizer (a float or a Keras schedule
-# evaluated at every step). `plateau` starts constant; callbacks.plateau_callback then lowers it.
-SCHEDULES = {
-    "constant": constant_rate,
-    "step": step_decay,
-    "exponential": exponential_decay,
-    "cosine": cosine_decay,
-    "plateau": constant_rate,
-}
-
-
-def build_optimizer(config, steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
-    learning_rate = SCHEDULES[config.schedule.name](config, steps_per_epoch, epochs)
-    return OPTIMIZERS[config.name](config, learning_rate)
-
-
-def current_learning_rate(optimizer) -> float:
-    """The rate the optimizer's next step will use (a schedule is evaluated at the current step)."""
-    return float(optimizer.learning_rate)
-
 
 # training.precision -> the Keras dtype policy of every layer but the output. mixed_bfloat16 computes in
 # bfloat16 and keeps float32 variables (the master weights the optimizer updates); the output layer stays
@@ -151,7 +67,7 @@ def build_model(config, image_shape, num_classes: int, precision: str = "float32
 
 def compile_model(model, optimizer) -> None:
     """Attach the run's optimizer, loss and metric, so the saved file can `.evaluate()` and callbacks
-    such as ReduceLROnPlateau find `model.optimizer`. Training itself runs in train.py's compiled epoch."""
+    such as ReduceLROnPlateau find `model.optimizer`. Training itself runs in training/epoch.py's compiled epoch."""
     model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
 
 

@@ -1,4 +1,4 @@
-"""Write a run's results: classification report, history.csv, plots and the model (atomically, see files.py)."""
+"""Write a run's results: classification report, plots and the model (atomically, see files.py)."""
 
 import textwrap
 from pathlib import Path

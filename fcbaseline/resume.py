@@ -1,101 +1,17 @@
-"""Checkpoints, and continuing interrupted work: one run (`resume=<run dir>`) or the jobs of a sweep
-(`-m ... resume=<sweep dir>`). NumPy only: deciding what to resume needs no TensorFlow."""
+"""Continuing interrupted work: one run (`resume=<run dir>`) or the jobs of a sweep (`-m ...
+resume=<sweep dir>`). `sweep_decision` is the pure decision; the file work is around it. NumPy only:
+deciding what to resume needs no TensorFlow."""
 
-import json
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from fcbaseline.config import RESULT_FREE_KEYS, ConfigError
-from fcbaseline.files import read_json, write_atomically, write_text
-
-CHECKPOINT = "checkpoint.npz"  # the state after the last completed epoch
-
-
-def variable_names(model) -> list:
-    """`<layer name>/<variable name>` for each of model.variables, weights and random states alike.
-
-    Keras' own variable paths carry process-wide counters for random states (`seed_generator_3`), and
-    list positions may change with a Keras release; layer names are fixed by model.build_model."""
-    names = [f"{layer.name}/{variable.name}" for layer in model.layers for variable in layer.variables]
-    if len(set(names)) != len(names) or len(names) != len(model.variables):
-        raise RuntimeError(f"checkpoint names are not unique for this model: {names}")
-    return names
-
-
-def save_checkpoint(path: Path, model, optimizer, history, order_generator, config_yaml: str, callbacks=None) -> None:
-    """Every model and optimizer variable by name, the batch-order RNG state, the callbacks' state, the
-    history and the run config in one .npz, written atomically (and flushed to disk)."""
-    from fcbaseline import callbacks as callbacks_module  # Keras: only once training runs
-
-    arrays = {
-        f"model/{name}": value
-        for name, value in zip(variable_names(model), (variable.numpy() for variable in model.variables))
-    }
-    arrays |= {f"optimizer/{variable.name}": variable.numpy() for variable in optimizer.variables}
-    callback_state = {}
-    for name, callback in (callbacks or {}).items():
-        callback_state[name] = callbacks_module.state_of(name, callback)
-        best_weights = getattr(callback, "best_weights", None)  # EarlyStopping(restore_best_weights=True)
-        for weight_name, value in zip(weight_names(model), best_weights or []):
-            arrays[f"callback/{name}/best_weights/{weight_name}"] = value
-    state = {
-        "history": history,
-        "order_generator": order_generator.bit_generator.state,
-        "config": config_yaml,
-        "callbacks": callback_state,
-        "stop_training": bool(model.stop_training),
-    }
-    arrays["state"] = np.array(json.dumps(state))
-
-    def write(temporary: Path) -> None:
-        with open(temporary, "wb") as file:  # a file object: np.savez would append .npz to a bare name
-            np.savez(file, **arrays)
-
-    write_atomically(path, write)
-
-
-def weight_names(model) -> list:
-    """The names of model.weights (what get_weights returns: no random states), in their order."""
-    by_identity = {id(variable): name for name, variable in zip(variable_names(model), model.variables)}
-    return [by_identity[id(variable)] for variable in model.weights]
-
-
-def load_checkpoint(path: Path) -> dict:
-    with np.load(path, allow_pickle=False) as file:
-        state = json.loads(str(file["state"]))
-        state["arrays"] = {name: file[name] for name in file.files if name != "state"}
-    return state
-
-
-def _assign_by_name(variables, names, arrays: dict, prefix: str) -> None:
-    missing = [name for name in names if f"{prefix}{name}" not in arrays]
-    if missing:
-        raise ConfigError(
-            f"the checkpoint has no {prefix}{missing[0]} (and {len(missing) - 1} more): it was written for a "
-            f"different model or optimizer, or by an older fcbaseline. Start a new run."
-        )
-    for variable, name in zip(variables, names):
-        variable.assign(arrays[f"{prefix}{name}"])
-
-
-def restore(checkpoint: dict, model, optimizer, order_generator, callbacks=None) -> None:
-    """Put back everything save_checkpoint saved, matching variables by name, never by position."""
-    from fcbaseline import callbacks as callbacks_module
-
-    arrays = checkpoint["arrays"]
-    _assign_by_name(model.variables, variable_names(model), arrays, "model/")
-    optimizer.build(model.trainable_variables)
-    _assign_by_name(optimizer.variables, [variable.name for variable in optimizer.variables], arrays, "optimizer/")
-    order_generator.bit_generator.state = checkpoint["order_generator"]
-    for name, callback in (callbacks or {}).items():
-        callbacks_module.restore_state(callback, checkpoint["callbacks"].get(name, {}))
-        prefix = f"callback/{name}/best_weights/"
-        if any(key.startswith(prefix) for key in arrays):
-            callback.best_weights = [arrays[prefix + weight_name] for weight_name in weight_names(model)]
-    model.stop_training = checkpoint.get("stop_training", False)
+from fcbaseline.config.keys import RESULT_FREE_KEYS
+from fcbaseline.errors import ConfigError
+from fcbaseline.files import write_text
+from fcbaseline.rundir import CHECKPOINT, FINAL_STATUSES, SAVED_CONFIG, SAVED_OVERRIDES, RunFolder, Status
+from fcbaseline.training.checkpoint import load_checkpoint
 
 
 def differences(config: DictConfig, saved_yaml: str, ignoring=("resume",)) -> List[str]:
@@ -111,8 +27,8 @@ def differences(config: DictConfig, saved_yaml: str, ignoring=("resume",)) -> Li
 def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
     """(the config to continue with, the checkpoint) for `resume=<run directory>`."""
     path = output_dir / CHECKPOINT
-    saved_config = output_dir / ".hydra" / "config.yaml"
-    interrupted_early = read_json(output_dir / "metrics.json").get("status") == "interrupted"
+    saved_config = output_dir / SAVED_CONFIG
+    interrupted_early = RunFolder(output_dir).status() == Status.INTERRUPTED
     if not path.is_file() and interrupted_early and saved_config.is_file():
         # stopped before its first epoch ended (while loading data or compiling): start it again as it was
         saved = OmegaConf.load(saved_config)
@@ -142,14 +58,11 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
     return saved, checkpoint
 
 
-FINAL_STATUSES = ("completed", "diverged", "pruned")  # rerunning the same config would give the same result
-
-
 def sweep_decision(status: Optional[str], has_checkpoint: bool, changed: Optional[List[str]]) -> Tuple[str, str]:
     """What `-m ... resume=<sweep dir>` does with one job, and why: ("skip" | "continue" | "fresh", reason).
     `status` is the job's recorded status (None: no record), `changed` the config keys that differ from
     the config it ran with (None: no record of that config)."""
-    if status is None or status == "not_started" or changed is None:
+    if status is None or status == Status.NOT_STARTED or changed is None:
         return "fresh", "not run before"
     if changed:
         return "fresh", f"its config changed ({', '.join(changed)}): run afresh"
@@ -163,9 +76,9 @@ def sweep_decision(status: Optional[str], has_checkpoint: bool, changed: Optiona
 def sweep_job(config: DictConfig, output_dir: Path, overrides: List[str]):
     """For a job of `-m ... resume=<sweep dir>`: (action, what it needs, why), action as sweep_decision:
     ("skip", metrics, reason), ("continue", checkpoint, reason) or ("fresh", None, reason)."""
-    metrics = read_json(output_dir / "metrics.json")
+    metrics = RunFolder(output_dir).metrics()
     checkpoint = load_checkpoint(output_dir / CHECKPOINT) if (output_dir / CHECKPOINT).is_file() else None
-    saved_config = output_dir / ".hydra" / "config.yaml"
+    saved_config = output_dir / SAVED_CONFIG
     ran_with = checkpoint["config"] if checkpoint else saved_config.read_text() if saved_config.is_file() else None
     changed = None if ran_with is None else differences(config, ran_with, ignoring=RESULT_FREE_KEYS)
     action, reason = sweep_decision(metrics.get("status"), checkpoint is not None, changed)
@@ -175,9 +88,12 @@ def sweep_job(config: DictConfig, output_dir: Path, overrides: List[str]):
         return action, checkpoint, reason
     # it runs afresh, so record what runs (Hydra leaves .hydra/ alone while resuming, to keep the kept
     # jobs' records as they were)
-    hydra_dir = output_dir / ".hydra"
-    hydra_dir.mkdir(exist_ok=True)
-    write_text(hydra_dir / "config.yaml", OmegaConf.to_yaml(config))
-    job_overrides = [override for override in overrides if not override.startswith("resume=")]
-    write_text(hydra_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(job_overrides)))
+    save_config(output_dir, config, [override for override in overrides if not override.startswith("resume=")])
     return "fresh", None, reason
+
+
+def save_config(run_dir: Path, config: DictConfig, overrides: List[str]) -> None:
+    """.hydra/config.yaml and .hydra/overrides.yaml, as Hydra writes them for a run it starts."""
+    (run_dir / SAVED_CONFIG).parent.mkdir(parents=True, exist_ok=True)
+    write_text(run_dir / SAVED_CONFIG, OmegaConf.to_yaml(config))
+    write_text(run_dir / SAVED_OVERRIDES, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))

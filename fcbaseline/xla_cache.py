@@ -1,6 +1,6 @@
 """TensorFlow's persistent XLA compilation cache, on by default: a process that compiles a training step
 it has compiled before (the same model shapes, a later run or the next job of a sweep in a new process)
-loads it from disk instead (first MNIST epoch 1.8 -> 1.1 s here; benchmarks/README.md).
+loads it from disk instead of compiling it again (the saving is in benchmarks/README.md).
 
 The cache lives in `<fcbaseline cache>/xla/<TensorFlow version>-<CPU fingerprint>/`: compiled code is
 specific to both, and a home folder shared by cluster nodes with different CPUs must never hand one an

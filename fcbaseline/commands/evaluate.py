@@ -13,9 +13,11 @@ from pathlib import Path
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from fcbaseline import data, quiet
+from fcbaseline import data, exits, quiet
 from fcbaseline.config import ConfigError, compose_config
-from fcbaseline.files import OutputError, read_json, write_json, write_text
+from fcbaseline.exits import ExitCode
+from fcbaseline.files import OutputError, write_json, write_text
+from fcbaseline.rundir import CONFUSION_MATRIX, METRICS, MODEL, REPORT, SAVED_CONFIG, RunFolder
 
 
 def parse_arguments(arguments):
@@ -24,7 +26,7 @@ def parse_arguments(arguments):
     )
     parser.add_argument("run_dir", type=Path, help="the run directory (it holds model.keras and .hydra/)")
     parser.add_argument("overrides", nargs="*", help="dataset=<name> and dataset.<key>=<value> overrides")
-    parser.add_argument("--model", default="model.keras", help="model file in the run directory (default: model.keras)")
+    parser.add_argument("--model", default=MODEL, help=f"model file in the run directory (default: {MODEL})")
     return parser.parse_args(arguments)
 
 
@@ -34,7 +36,7 @@ def dataset_config(run_dir: Path, overrides):
     for override in overrides:
         if not override.startswith("dataset"):
             raise ConfigError(f"{override}: evaluate takes only dataset=<name> and dataset.<key>=<value> overrides.")
-    saved = OmegaConf.load(run_dir / ".hydra" / "config.yaml").dataset
+    saved = OmegaConf.load(run_dir / SAVED_CONFIG).dataset
     switching = any(override.startswith("dataset=") for override in overrides)
     try:
         config = compose_config(overrides if switching else [f"dataset={saved.name}", *overrides])
@@ -65,40 +67,39 @@ def evaluate(run_dir: Path, overrides, model_file: str) -> Path:
     model_path = run_dir / model_file
     if not model_path.is_file():
         raise ConfigError(f"{model_path} does not exist: evaluate needs a finished run (one that wrote {model_file}).")
-    if not (run_dir / ".hydra" / "config.yaml").is_file():
-        raise ConfigError(f"{run_dir} has no .hydra/config.yaml: point evaluate at an fcbaseline run directory.")
-    recorded = read_json(run_dir / "metrics.json").get("class_names")  # image folders and arrays: from the data
-    run_classes = recorded or OmegaConf.load(run_dir / ".hydra" / "config.yaml").dataset.class_names
+    if not (run_dir / SAVED_CONFIG).is_file():
+        raise ConfigError(f"{run_dir} has no {SAVED_CONFIG}: point evaluate at an fcbaseline run directory.")
+    recorded = RunFolder(run_dir).metrics().get("class_names")  # image folders and arrays: from the data
+    run_classes = recorded or OmegaConf.load(run_dir / SAVED_CONFIG).dataset.class_names
     dataset = data.load_dataset(dataset_config(run_dir, overrides))
     quiet.import_tensorflow()  # after the checks: TensorFlow takes seconds to start
     import keras
 
-    from fcbaseline import report, train
+    from fcbaseline import report
+    from fcbaseline.evaluation import evaluate as evaluate_model
 
     model = keras.models.load_model(model_path)
     check_compatible(model, dataset, run_classes, model_path)
-    loss, accuracy, probabilities = train.make_evaluator(model, len(dataset.class_names))(
-        dataset.x_test, dataset.y_test
-    )
-    predicted = probabilities.argmax(axis=1)
-    text, per_class = report.classification_summary(dataset.y_test, predicted, dataset.class_names)
+    result = evaluate_model(model, dataset.x_test, dataset.y_test, dataset.class_names)
     folder = run_dir / "evaluations" / f"{dataset.name}_{datetime.now():%Y-%m-%d_%H-%M-%S_%f}"
     folder.mkdir(parents=True)
-    write_text(folder / "classification_report.txt", text)
+    write_text(folder / REPORT, result.report_text)
     title = f"{dataset.name} test set, model {model_path}"
-    report.plot_confusion_matrix(folder / "confusion_matrix.png", dataset.y_test, predicted, dataset.class_names, title)
+    report.plot_confusion_matrix(
+        folder / CONFUSION_MATRIX, dataset.y_test, result.predicted, dataset.class_names, title
+    )
     metrics = {
         "model": str(model_path),
         "dataset": dataset.name,
         "data_source": dataset.source,
         "test_samples": len(dataset.y_test),
-        "test_accuracy": accuracy,
-        "test_loss": loss,
-        "classification_report": per_class,
+        "test_accuracy": result.accuracy,
+        "test_loss": result.loss,
+        "classification_report": result.per_class,
     }
-    write_json(folder / "metrics.json", metrics)
-    print(f"{dataset.name} test set, {len(dataset.y_test)} images, model {model_path}:\n{text}")
-    print(f"test accuracy {accuracy:.4f}, test loss {loss:.4f}; written to {folder}")
+    write_json(folder / METRICS, metrics)
+    print(f"{dataset.name} test set, {len(dataset.y_test)} images, model {model_path}:\n{result.report_text}")
+    print(f"test accuracy {result.accuracy:.4f}, test loss {result.loss:.4f}; written to {folder}")
     return folder
 
 
@@ -106,13 +107,10 @@ def main(arguments) -> int:
     options = parse_arguments(arguments)
     if not options.run_dir.is_dir():
         print(f"{options.run_dir} is not a folder: give the directory of a finished fcbaseline run.", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     try:
         evaluate(options.run_dir, options.overrides, options.model)
-    except ConfigError as error:
+    except (ConfigError, data.DataError, OutputError) as error:
         print(str(error), file=sys.stderr)
-        return 2
-    except (data.DataError, OutputError) as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    return 0
+        return exits.expected_exit(error)
+    return ExitCode.OK

@@ -17,11 +17,13 @@ from typing import List
 
 import numpy as np
 
-from fcbaseline import quiet
+from fcbaseline import exits, quiet
 from fcbaseline.config import ConfigError
 from fcbaseline.data import DataError
 from fcbaseline.data.folders import IMAGE_SUFFIXES, decode
+from fcbaseline.exits import ExitCode
 from fcbaseline.files import OutputError, write_text
+from fcbaseline.rundir import METRICS, MODEL
 
 
 def parse_arguments(arguments):
@@ -29,7 +31,7 @@ def parse_arguments(arguments):
     parser.add_argument("run_dir", type=Path, help="the run directory (it holds model.keras and metrics.json)")
     parser.add_argument("images", nargs="+", type=Path, help="image files, or folders searched for images")
     parser.add_argument("--top", type=int, default=1, help="how many classes to give per image (default 1)")
-    parser.add_argument("--model", default="model.keras", help="model file in the run directory")
+    parser.add_argument("--model", default=MODEL, help="model file in the run directory")
     return parser.parse_args(arguments)
 
 
@@ -63,9 +65,9 @@ def load_images(paths: List[Path], input_shape) -> np.ndarray:
 
 def predict(run_dir: Path, paths: List[Path], top: int, model_file: str) -> Path:
     model_path = run_dir / model_file
-    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+    metrics = json.loads((run_dir / METRICS).read_text()) if (run_dir / METRICS).is_file() else {}
     if not model_path.is_file() or "class_names" not in metrics:
-        raise ConfigError(f"{run_dir} is not a finished fcbaseline run (it needs {model_file} and metrics.json).")
+        raise ConfigError(f"{run_dir} is not a finished fcbaseline run (it needs {model_file} and {METRICS}).")
     files = image_files(paths)
     quiet.import_tensorflow()  # after the checks: TensorFlow takes seconds to start
     import keras
@@ -92,10 +94,7 @@ def main(arguments) -> int:
     options = parse_arguments(arguments)
     try:
         predict(options.run_dir, options.images, options.top, options.model)
-    except ConfigError as error:
+    except (ConfigError, DataError, OutputError) as error:
         print(str(error), file=sys.stderr)
-        return 2
-    except (DataError, OutputError) as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    return 0
+        return exits.expected_exit(error)
+    return ExitCode.OK

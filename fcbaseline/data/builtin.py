@@ -2,32 +2,33 @@
 
 Pixels stay uint8 (0..255) in memory and are scaled to [0, 1] as float32 where they are used, one
 batch at a time, by the model's first layer (`Rescaling`, so a saved model takes raw images), in a
-quarter of the memory of a float32 copy (CIFAR-10's training set is 150 MB as uint8, 614 MB as
-float32 and 1.2 GB as float64). `to_unit_interval` is the same scaling for NumPy users (benchmarks).
+quarter of the memory of a float32 copy. `to_unit_interval` is the same scaling for NumPy users
+(benchmarks).
 
 Where a dataset is looked for, in order:
-1. `dataset.data_dir` (the folder holding this dataset's files, or its named subfolder);
+1. `dataset.data_dir` (the folder holding this dataset's files, or its named subfolder); when it is
+   given, the only place looked;
 2. `$FCBASELINE_DATA_DIR/<subfolder>` (a root holding one subfolder per dataset);
-3. system folders (Debian's `dataset-fashion-mnist` package);
-4. Keras' own cache (`$KERAS_HOME/datasets`, default `~/.keras/datasets`);
-5. a download through `keras.datasets`, only when Keras' cache holds nothing for the dataset.
+3. system folders (Debian's `dataset-fashion-mnist` package; none for MNIST or CIFAR-10);
+4. the folder shipped inside the package, MNIST only: `fcbaseline/data/mnist/` holds the four
+   official IDX files (11 MB), so that the first run needs no network;
+5. Keras' own cache (`$KERAS_HOME/datasets`, default `~/.keras/datasets`);
+6. a download through `keras.datasets`, only when Keras' cache holds nothing for the dataset.
 
-Nothing here writes to, moves or deletes a data file. Step 5 matters for that: Keras' `get_file`
+Nothing here writes to, moves or deletes a data file. Step 6 matters for that: Keras' `get_file`
 deletes a cached file whose hash differs from the expected one when a re-download fails, so it is
 never called while any file of that dataset is in Keras' cache; such a file is read (or refused
 with a clear error) by our own readers instead.
 """
 
-import gzip
 import os
-import pickle
-import zlib
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from fcbaseline.data.common import DataError, Dataset
+from fcbaseline.data.formats import read_cifar_batch, read_idx
 
 DATA_DIR_VARIABLE = "FCBASELINE_DATA_DIR"
 IDX_FILES = {
@@ -37,95 +38,8 @@ IDX_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 CIFAR10_BATCHES = [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]
-
-
-# ---------------------------------------------------------------- file formats
-
-
-def _read_gzip(path: Path) -> bytes:
-    try:
-        with gzip.open(path, "rb") as file:
-            return file.read()
-    except (OSError, EOFError, zlib.error) as error:
-        raise DataError(
-            f"Cannot decompress {path}: {error}. The file is truncated or corrupted; "
-            f"replace it with a fresh copy of the official file."
-        ) from None
-
-
-def read_idx(path: Path, expected_dims: int) -> np.ndarray:
-    """Read a gzip-compressed IDX file (the MNIST format) holding unsigned bytes."""
-    raw = _read_gzip(path)
-    if len(raw) < 4 + 4 * expected_dims:
-        raise DataError(f"{path} is too short to hold an IDX header; replace it with the official file.")
-    magic = int.from_bytes(raw[:4], "big")
-    if magic != 0x800 + expected_dims:
-        raise DataError(
-            f"{path} has IDX magic number 0x{magic:08x}, expected 0x{0x800 + expected_dims:08x} "
-            f"(unsigned bytes, {expected_dims} dimension(s)). It is not the file its name says; "
-            f"replace it with the official file."
-        )
-    header = 4 + 4 * expected_dims
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(expected_dims)]
-    if len(raw) - header != int(np.prod(dims)):
-        raise DataError(
-            f"{path} declares {'x'.join(map(str, dims))} = {int(np.prod(dims))} values but holds "
-            f"{len(raw) - header}. The file is truncated or corrupted; replace it with the official file."
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
-
-
-class _CifarUnpickler(pickle.Unpickler):
-    """Admits only what a CIFAR-10 batch holds: dicts, lists, strings, ints and uint8 arrays."""
-
-    ALLOWED = {
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("_codecs", "encode"),  # how Python 3 pickles bytes at protocol 2
-    }
-
-    def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"global '{module}.{name}' is not part of the CIFAR-10 format")
-        return super().find_class(module, name)
-
-
-def read_cifar_pickle(path: Path) -> dict:
-    try:
-        with open(path, "rb") as file:
-            loaded = _CifarUnpickler(file, encoding="bytes").load()
-    except OSError as error:
-        raise DataError(f"Cannot read {path}: {error}.") from None
-    except Exception as error:  # an unpickler reports corruption with many exception types
-        raise DataError(
-            f"{path} is not a valid CIFAR-10 python batch ({type(error).__name__}: {error}). "
-            f"It is truncated, corrupted or not from the official 'cifar-10-batches-py' archive; "
-            f"replace it with the official file."
-        ) from None
-    if not isinstance(loaded, dict):
-        raise DataError(f"{path} holds a {type(loaded).__name__}, not the dict of a CIFAR-10 batch.")
-    return {key.decode("latin1") if isinstance(key, bytes) else key: value for key, value in loaded.items()}
-
-
-def read_cifar_batch(path: Path) -> Tuple[np.ndarray, np.ndarray]:
-    """One batch as (images (N, 32, 32, 3) uint8, labels (N,) int64), in Keras' channels-last order."""
-    batch = read_cifar_pickle(path)
-    data, labels = batch.get("data"), batch.get("labels")
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        shape = getattr(data, "shape", None)
-        raise DataError(
-            f"{path}: 'data' must be a uint8 array of shape (N, 3072), found "
-            f"{type(data).__name__} {getattr(data, 'dtype', '')} {shape}. Replace it with the official file."
-        )
-    if not isinstance(labels, list) or len(labels) != len(data):
-        raise DataError(
-            f"{path}: 'labels' must be a list of {len(data)} class indices, one per image; "
-            f"found {type(labels).__name__} of length {len(labels) if hasattr(labels, '__len__') else '?'}."
-        )
-    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return images, np.asarray(labels, dtype=np.int64)
+# the official MNIST files shipped with the package (fcbaseline/data/mnist/README.md); only MNIST is packaged
+PACKAGED_MNIST_DIR = Path(__file__).parent / "mnist"
 
 
 # ---------------------------------------------------------------- where to look
@@ -170,7 +84,8 @@ def _not_found(config, looked: List[Path], download_error: Optional[str]) -> Dat
     return DataError(
         f"Dataset '{config.name}' was not found. Looked in: {places}; {reason}. Fix: put the official "
         f"files in a folder and pass dataset.data_dir=<folder>, or set {DATA_DIR_VARIABLE} to a folder "
-        f"with a '{config.name}' subfolder, or run once with network access so Keras can download it."
+        f"with a '{config.name}' subfolder, or run once with network access so Keras can download it. "
+        f"To run offline without any files, use dataset=digits (scikit-learn's bundled 8x8 digits, no download)."
     )
 
 
@@ -200,14 +115,22 @@ def _not_in_data_dir(config, looked: List[Path], files: List[str]) -> DataError:
     return DataError(
         f"dataset.data_dir={config.data_dir} does not hold the {config.name} files ({', '.join(files)}); "
         f"looked in {'; '.join(map(str, looked))}. An explicit data_dir is the only place looked: point it at "
-        f"the folder with these files, or leave it unset to search the usual places (README 'How data is found')."
+        f"the folder with these files, or leave it unset to search the usual places "
+        f"(docs/own-data.md, 'How data is found')."
     )
 
 
-def _load_idx_dataset(config, subfolders: List[str], system_dirs: List[str], keras_name: str, cache: List[Path]):
+def _load_idx_dataset(
+    config,
+    subfolders: List[str],
+    system_dirs: List[str],
+    keras_name: str,
+    cache: List[Path],
+    packaged_dirs: Optional[List[Path]] = None,
+):
     roots = _search_roots(config, subfolders, system_dirs)
-    if not config.data_dir:
-        roots += [keras_datasets_dir() / sub for sub in subfolders]
+    if not config.data_dir:  # the folders shipped with fcbaseline, then Keras' cache
+        roots += list(packaged_dirs or []) + [keras_datasets_dir() / sub for sub in subfolders]
     for root in roots:
         paths = {key: root / file for key, file in IDX_FILES.items()}
         if all(path.is_file() for path in paths.values()):
@@ -233,7 +156,7 @@ def _load_idx_dataset(config, subfolders: List[str], system_dirs: List[str], ker
 
 def load_mnist(config):
     cache = [keras_datasets_dir() / "mnist.npz"]
-    return _load_idx_dataset(config, ["mnist"], [], "mnist", cache)
+    return _load_idx_dataset(config, ["mnist"], [], "mnist", cache, packaged_dirs=[PACKAGED_MNIST_DIR])
 
 
 def load_fashion_mnist(config):

@@ -33,7 +33,7 @@ def list_classes(folder: Path) -> Tuple[List[str], List[str], List[int], int]:
         )
     paths, labels, ignored = [], [], 0
     for index, name in enumerate(classes):
-        files = sorted(  # strings and os.walk: no stat and no Path object per file (70,000 files in 0.2 s)
+        files = sorted(  # strings and os.walk: no stat and no Path object per file, for folders of many files
             os.path.join(parent, file)
             for parent, _, names in os.walk(folder / name)
             for file in names

@@ -10,6 +10,8 @@ hyperband|none, each with its own arguments under its name (hydra.sweeper.pruner
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
+from fcbaseline.rundir import Status
+
 STUDY_FILE = "optuna.db"  # the default storage, in the sweep folder
 SWEEP_ATTRIBUTE = "fcbaseline.sweep_dir"  # a trial's user attributes: which sweep folder runs it...
 JOB_ATTRIBUTE = "fcbaseline.job"  # ...as which job (its numbered folder)
@@ -107,12 +109,12 @@ def own_job(user_attrs: dict, sweep_dir: Path) -> Optional[int]:
 def outcome(status: Optional[str], best_val_accuracy) -> Tuple[str, Optional[float]]:
     """What a finished job tells its trial: ("complete", value), ("pruned", None), ("fail", None), or
     ("running", None) for an interrupted or not-started job, whose trial stays open for resume=<sweep dir>."""
-    if status in ("interrupted", "not_started"):
+    if status in (Status.INTERRUPTED, Status.NOT_STARTED):
         return "running", None
-    if status == "pruned":
+    if status == Status.PRUNED:
         return "pruned", None
     finite = isinstance(best_val_accuracy, (int, float)) and best_val_accuracy == best_val_accuracy
-    if status in ("completed", "diverged") and finite:
+    if status in (Status.COMPLETED, Status.DIVERGED) and finite:
         return "complete", float(best_val_accuracy)
     return "fail", None
 

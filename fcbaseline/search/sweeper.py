@@ -22,10 +22,12 @@ from typing import List, Optional
 import yaml
 from omegaconf import OmegaConf
 
-from fcbaseline.files import read_json, write_text
+from fcbaseline.exits import ExitCode
+from fcbaseline.files import write_text
+from fcbaseline.rundir import RunFolder
 from fcbaseline.search import space
 from fcbaseline.search import study as studies
-from fcbaseline.stopping import SweepStop
+from fcbaseline.sweep import stop
 
 log = logging.getLogger("fcbaseline")
 
@@ -61,7 +63,7 @@ class Search:
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")  # as Hydra's own sweeper records a sweep
         pending = self.open_trials(study, fixed)
         returns = []
-        while not SweepStop.stopped(self.sweep_dir):
+        while not stop.stopped(self.sweep_dir):
             batch = pending[: self.n_jobs]
             pending = pending[len(batch) :]
             counted = sum(trial.state.name != "WAITING" for trial in study.get_trials(deepcopy=False))
@@ -146,7 +148,7 @@ class Search:
     def tell(self, study, trial_number: int, job: int, job_return) -> None:
         import optuna
 
-        metrics = read_json(job_folder(job_return, self.sweep_dir, job) / "metrics.json")
+        metrics = RunFolder(job_folder(job_return, self.sweep_dir, job)).metrics()
         state, value = studies.outcome(metrics.get("status"), metrics.get("best_val_accuracy"))
         if state == "running":
             return  # interrupted: the trial stays open, and resume=<sweep dir> continues it
@@ -166,7 +168,7 @@ def job_folder(job_return, sweep_dir: Path, job: int) -> Path:
 def refuse(message: str) -> None:
     """A search that cannot start: one paragraph, exit 2 (as a config error), nothing launched."""
     log.error(message)
-    sys.exit(2)
+    sys.exit(ExitCode.USAGE)
 
 
 def trial_rows(trials, sweep_dir: Path) -> List[dict]:

@@ -25,7 +25,7 @@ def open_trial(sweeper_config, sweep_dir: Path, job: int):
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweeper logs what matters
     storage = studies.open_storage(studies.storage_url(sweeper_config.get("storage"), sweep_dir))
     study = optuna.load_study(
-        study_name=sweeper_config.study_name, storage=storage, pruner=studies.make_pruner(sweeper_config.pruner)
+        study_name=sweeper_config["study_name"], storage=storage, pruner=studies.make_pruner(sweeper_config["pruner"])
     )
     for frozen in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         if studies.own_job(frozen.user_attrs, sweep_dir) == job:

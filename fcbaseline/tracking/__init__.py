@@ -11,32 +11,23 @@ in tensorboard.py and mlflow_run.py; the sweep's parent MLflow run in sweep.py.
 """
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict
 
-from fcbaseline.config import RESULT_FREE_KEYS
+from fcbaseline.config.keys import RESULT_FREE_KEYS
+from fcbaseline.rundir import Status
 
 # Not hyper-parameters: what cannot change a result, and what the model's own keys already say.
 NOT_HYPERPARAMETERS = (*RESULT_FREE_KEYS, "dataset.download", "dataset.class_names", "dataset.recipe")
 MLFLOW_VALUE_LIMIT = 6000  # MLflow 3 refuses longer parameter values
 
 
-@dataclass(frozen=True)
-class SweepJob:
-    """A run that is a sweep's job: the sweep folder (where the sweep's records are) and the job's number."""
-
-    sweep_dir: Path
-    number: int
-
-
 # fcbaseline's run statuses -> MLflow's RunStatus names
 MLFLOW_STATUS = {
-    "completed": "FINISHED",
-    "pruned": "FINISHED",  # a search's normal outcome; the tag fcbaseline.status says pruned
-    "diverged": "FAILED",
-    "failed": "FAILED",
-    "interrupted": "KILLED",
+    Status.COMPLETED: "FINISHED",
+    Status.PRUNED: "FINISHED",  # a search's normal outcome; the tag fcbaseline.status says pruned
+    Status.DIVERGED: "FAILED",
+    Status.FAILED: "FAILED",
+    Status.INTERRUPTED: "KILLED",
 }
 
 

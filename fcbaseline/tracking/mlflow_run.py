@@ -22,6 +22,7 @@ from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param  # noqa: E402
 
 from fcbaseline.files import read_json, write_json  # noqa: E402
+from fcbaseline.rundir import ARTIFACTS, MLFLOW_RECORD  # noqa: E402
 from fcbaseline.tracking import MLFLOW_STATUS, mlflow_params  # noqa: E402
 
 log = logging.getLogger("fcbaseline")
@@ -29,19 +30,7 @@ for noisy in ("alembic", "mlflow"):  # schema migrations of a new SQLite store l
     logging.getLogger(noisy).setLevel(logging.WARNING)
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # each retry; our one warning says it all
 
-RUN_RECORD = "mlflow_run.json"  # in the run directory: which MLflow run a resume continues
 PARENT_RECORD = "mlflow_sweep.json"  # in the sweep directory: the sweep's parent run
-ARTIFACTS = (
-    "metrics.json",
-    "history.csv",
-    "classification_report.txt",
-    "training_plot.png",
-    "confusion_matrix.png",
-    "model.keras",
-    "fcbaseline.log",
-    ".hydra/config.yaml",
-    ".hydra/overrides.yaml",
-)
 
 
 def default_uri() -> str:
@@ -65,7 +54,7 @@ class MlflowRun:
 
     `record` names the file in `run_dir` that keeps the run's id (a sweep's parent keeps its own)."""
 
-    def __init__(self, settings, run_dir: Path, sweep_dir: Optional[Path], name: str, record: str = RUN_RECORD):
+    def __init__(self, settings, run_dir: Path, sweep_dir: Optional[Path], name: str, record: str = MLFLOW_RECORD):
         self.uri = settings.tracking_uri or default_uri()
         self.settings, self.run_dir, self.sweep_dir, self.name = settings, run_dir, sweep_dir, name
         self.record = run_dir / record

@@ -1,6 +1,6 @@
-"""The trackers of one run, as __main__.run drives them: `tracked(...)` starts them (parameters,
-hyper-parameters), its `callbacks()` hand each epoch's figures to them through train.fit's Keras callback
-list, and `finish` records the final figures, files and status; a run that raises is finished as
+"""The trackers of one run, as execution.py drives them: `tracked(...)` starts them (parameters,
+hyper-parameters), its `callbacks()` hand each epoch's figures to them through the training loop's Keras
+callback list, and `finish` records the final figures, files and status; a run that raises is finished as
 failed or interrupted on the way out."""
 
 import contextlib
@@ -10,8 +10,7 @@ from typing import Optional
 import keras
 from omegaconf import OmegaConf
 
-from fcbaseline.stopping import Interrupted
-from fcbaseline.tracking import SweepJob
+from fcbaseline.rundir import TENSORBOARD, Status
 
 
 class EpochTracking(keras.callbacks.Callback):
@@ -28,15 +27,16 @@ class EpochTracking(keras.callbacks.Callback):
 
 
 class RunTracking:
-    """Every tracker has start(config dict), log_epoch(epoch, logs) and finish(status, metrics or None)."""
+    """Every tracker has start(config dict), log_epoch(epoch, logs) and finish(status, metrics or None).
+    `sweep` is the run's sweep job (sweep/record.SweepJob: its folder, number, swept keys) or None."""
 
-    def __init__(self, config, run_dir: Path, sweep: Optional[SweepJob], name: str):
+    def __init__(self, config, run_dir: Path, sweep, name: str):
         self.config = OmegaConf.to_container(config, resolve=True)
         self.trackers, self.finished = [], False
         if config.tracking.tensorboard:
             from fcbaseline.tracking.tensorboard import TensorBoardRun
 
-            self.trackers.append(TensorBoardRun(run_dir / "tensorboard", name, sweep))
+            self.trackers.append(TensorBoardRun(run_dir / TENSORBOARD, name, sweep))
         if config.tracking.mlflow.enabled:
             from fcbaseline.tracking.mlflow_run import MlflowRun
 
@@ -56,12 +56,12 @@ class RunTracking:
 
 
 @contextlib.contextmanager
-def tracked(config, run_dir: Path, sweep: Optional[SweepJob], name: str):
+def tracked(config, run_dir: Path, sweep, name: str):
     tracking = RunTracking(config, run_dir, sweep, name)
     tracking.start()
     try:
         yield tracking
     except BaseException as error:
         if not tracking.finished:
-            tracking.finish("interrupted" if isinstance(error, (Interrupted, KeyboardInterrupt)) else "failed", None)
+            tracking.finish(Status.INTERRUPTED if isinstance(error, KeyboardInterrupt) else Status.FAILED, None)
         raise

@@ -14,9 +14,7 @@ from typing import Optional
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
-from fcbaseline.files import read_json
-from fcbaseline.tracking import SweepJob, hyperparameters
-from fcbaseline.tracking.sweep import SWEEP_RECORD
+from fcbaseline.tracking import hyperparameters
 
 FINAL_FIGURES = ("test_accuracy", "test_loss", "best_val_accuracy")  # scalars beside the hyper-parameters
 # The figures of the HParams view of a sweep: (tag, the run subfolder that holds it, as shown)
@@ -29,11 +27,10 @@ SWEEP_METRICS = (
 )
 
 
-def write_sweep_experiment(sweep_dir: Path) -> None:
+def write_sweep_experiment(sweep_dir: Path, swept) -> None:
     """TensorBoard's HParams experiment for a sweep, in the sweep folder itself (TensorBoard's run `.`), from
-    the swept keys the sweep recorded (tracking/sweep.py); written by the sweep's job 0, which every sweep
+    the swept keys the sweep recorded (sweep/record.py); written by the sweep's job 0, which every sweep
     has, so parallel jobs never write it twice."""
-    swept = read_json(sweep_dir / SWEEP_RECORD).get("swept")
     if not swept:  # nothing varies, or a launcher that did not record it: TensorBoard infers the table
         return
     metrics = [hparams_api.Metric(tag, group=group or None, display_name=name) for tag, group, name in SWEEP_METRICS]
@@ -46,7 +43,7 @@ def write_sweep_experiment(sweep_dir: Path) -> None:
 class TensorBoardRun:
     """Per-epoch scalars (`val_*` figures in validation/, the others in train/), hyper-parameters, final figures."""
 
-    def __init__(self, log_dir: Path, name: str, sweep: Optional[SweepJob] = None):
+    def __init__(self, log_dir: Path, name: str, sweep=None):
         self.log_dir, self.name, self.sweep = log_dir, name, sweep
         self.writers = {}
 
@@ -66,7 +63,7 @@ class TensorBoardRun:
     def start(self, config: dict) -> None:
         """The HParams plugin's record of this run (a trial, in TensorBoard's words)."""
         if self.sweep is not None and self.sweep.number == 0:
-            write_sweep_experiment(self.sweep.sweep_dir)
+            write_sweep_experiment(self.sweep.sweep_dir, self.sweep.swept)
         with self.writer(".").as_default():
             hparams_api.hparams(hyperparameters(config), trial_id=self.name)
         self.writer(".").flush()

@@ -1,0 +1,33 @@
+"""`fcbaseline summarize <sweep dirs...>` (also `fcbaseline-summarize`): rebuild summary.csv, summary.md
+and summary.png of sweeps from their job folders, also while a sweep runs or after it was interrupted."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from fcbaseline.exits import ExitCode
+from fcbaseline.sweep.summary import summarize
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fcbaseline summarize", description="Rebuild summary.csv, summary.md and summary.png of fcbaseline sweeps."
+    )
+    parser.add_argument("sweep_dirs", nargs="+", type=Path, help="sweep directories (outputs/multirun/<date>/<time>)")
+    arguments = parser.parse_args(argv)
+    status = ExitCode.OK
+    for sweep_dir in arguments.sweep_dirs:
+        if not sweep_dir.is_dir():
+            print(
+                f"{sweep_dir}: not a directory; give the sweep directory that holds the numbered job folders.",
+                file=sys.stderr,
+            )
+            status = ExitCode.USAGE
+            continue
+        rows = summarize(sweep_dir)
+        print(f"{sweep_dir}: {len(rows)} jobs summarized in summary.csv, summary.md, summary.png")
+    return status
+
+
+def cli() -> None:
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The typed config schema: dataclasses registered in Hydra's ConfigStore and used as the base of the
+YAML files in conf/, so OmegaConf refuses an unknown key, a wrong type or a missing value while
+composing. The optimizer, schedule, callback and dataset blocks are defined beside their builders
+(components/, data/registry.py) and gathered here."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+
+from fcbaseline.components.callbacks import EarlyStoppingConfig, ModelCheckpointConfig
+from fcbaseline.components.optimizers import OPTIMIZERS
+from fcbaseline.data.registry import DatasetConfig
+
+# Names a hidden layer may use; each is a string `keras.layers.Dense(activation=...)` accepts.
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu", "softplus", "linear")
+
+
+@dataclass
+class ModelConfig:
+    hidden_sizes: List[int] = MISSING
+    activation: Any = MISSING
+    output_activation: str = "softmax"
+    dropout: Any = 0.0  # one rate for every hidden layer, or a list, one per layer
+    l2: float = 0.0  # L2 penalty on every Dense kernel, added to the training loss
+    batch_norm: bool = False  # BatchNormalization between each hidden Dense layer and its activation
+
+
+@dataclass
+class TrainingConfig:
+    epochs: int = 100
+    batch_size: int = MISSING
+    seed: int = 42
+    validation: str = "auto"  # data/splits.validation_mode: test for a single run, split in a sweep
+    validation_fraction: float = 0.1
+    verbose: bool = True
+    threads: Optional[int] = None
+    xla: Optional[bool] = None  # null: automatic (training/epoch.use_xla)
+    precision: str = "float32"  # or bfloat16: hidden layers compute in bfloat16 (model.PRECISIONS)
+    progress_bar: bool = True  # a live bar in a terminal (progress.wants_bar); log lines carry the ETA anyway
+    callbacks: List[str] = field(default_factory=list)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    model_checkpoint: ModelCheckpointConfig = field(default_factory=ModelCheckpointConfig)
+
+
+@dataclass
+class MlflowConfig:
+    enabled: bool = False
+    tracking_uri: Optional[str] = None  # null: sqlite:///<working dir>/outputs/mlflow.db (tracking/mlflow_run.py)
+    experiment: str = "fcbaseline"
+
+
+@dataclass
+class TrackingConfig:
+    tensorboard: bool = True  # event files in <run dir>/tensorboard
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+
+
+@dataclass
+class Config:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: Any = MISSING
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    resume: Optional[str] = None
+
+
+def register_configs() -> None:
+    """Store the schemas outside any config group, so `--help` lists only real choices."""
+    config_store = ConfigStore.instance()
+    config_store.store(name="base_config", node=Config)
+    # Used by conf/config.yaml: resuming runs in the given directory and leaves its .hydra/ untouched.
+    # (`resume=true` means "the directory given by hydra.run.dir / hydra.sweep.dir", set explicitly)
+    OmegaConf.register_new_resolver(
+        "resume_or", lambda resume, new: new if resume in (None, True, "true", "True") else resume, replace=True
+    )
+    OmegaConf.register_new_resolver("unless_resuming", lambda resume, value: None if resume else value, replace=True)
+    for name, optimizer in OPTIMIZERS.items():
+        config_store.store(name=f"{name}_schema", node=optimizer.schema)
+
+
+def config_dir() -> str:
+    """`conf/` beside the package in a clone; `fcbaseline/conf/` inside an installed wheel."""
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "conf"
+    return str(packaged if packaged.is_dir() else package.parent / "conf")
+
+
+def hidden_activations(model: DictConfig) -> List[str]:
+    """One activation name per hidden layer, whether the config gave one name or a list."""
+    activation = model.activation
+    if isinstance(activation, (list, ListConfig)):
+        return [str(name) for name in activation]
+    return [str(activation)] * len(model.hidden_sizes)
+
+
+def dropout_rates(model: DictConfig) -> List[float]:
+    """One dropout rate per hidden layer, whether the config gave one rate or a list."""
+    dropout = model.dropout
+    if isinstance(dropout, (list, ListConfig)):
+        return [float(rate) for rate in dropout]
+    return [float(dropout)] * len(model.hidden_sizes)

@@ -1,0 +1,23 @@
+"""The error every config check raises, and the name check they share (with a "did you mean").
+
+Its own module, imported by config/, components/ and data/ alike without importing any of them."""
+
+import difflib
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config value that cannot run; the message names the key and how to fix it."""
+
+
+def closest(value: str, choices) -> str:
+    close = difflib.get_close_matches(str(value), list(choices), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def check_name(key: str, value: Any, choices) -> None:
+    """Refuse a name that is not one of `choices`, suggesting the closest."""
+    if value not in choices:
+        raise ConfigError(
+            f"{key}={value!r} is not a known name.{closest(value, choices)} Valid names: {', '.join(choices)}."
+        )

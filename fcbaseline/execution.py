@@ -1,0 +1,160 @@
+"""The TensorFlow part of a run. runner.py imports this module only after backend.start, so that
+TensorFlow starts with the run's threads, the XLA cache and without its chatter: assemble the Keras
+objects and describe the run, train with the trackers, the progress bar and an Optuna trial's report,
+then the test-set report, plots and model file, and the final metrics."""
+
+import logging
+import os
+import platform
+import time
+
+import keras
+import tensorflow as tf
+from omegaconf import OmegaConf
+
+from fcbaseline import progress, report
+from fcbaseline.assemble import Assembled, assemble
+from fcbaseline.context import RunContext, run_name
+from fcbaseline.data.splits import Splits
+from fcbaseline.evaluation import evaluate
+from fcbaseline.files import write_text
+from fcbaseline.rundir import CHECKPOINT, CONFUSION_MATRIX, HISTORY, MODEL, REPORT, TRAINING_PLOT, RunFolder, Status
+from fcbaseline.search.study import SWEEPER_TARGET
+from fcbaseline.tracking.run import tracked
+from fcbaseline.training.epoch import device, step_uses_xla
+from fcbaseline.training.loop import RunFiles, fit
+
+log = logging.getLogger("fcbaseline")
+
+
+def prepare(config, context: RunContext, splits: Splits, threads_in_use: int):
+    """(the assembled Keras objects, what metrics.json records about the run before it trains)."""
+    assembled = assemble(config, splits.dataset, context.run_dir, len(splits.y_train))
+    return assembled, describe_run(config, context, splits, assembled, threads_in_use)
+
+
+def describe_run(config, context: RunContext, splits: Splits, assembled: Assembled, threads_in_use: int) -> dict:
+    dataset = splits.dataset
+    return {
+        "dataset": dataset.name,
+        "data_source": dataset.source,
+        "class_names": dataset.class_names,
+        "image_shape": list(dataset.image_shape),
+        "skipped_files": dataset.skipped_files,
+        "architecture": assembled.architecture,
+        "parameters": int(assembled.model.count_params()),
+        "optimizer": OmegaConf.to_container(config.optimizer, resolve=True),
+        "callbacks": list(config.training.callbacks),
+        "batch_size": config.training.batch_size,
+        "epochs_planned": config.training.epochs,
+        "seed": config.training.seed,
+        "threads": threads_in_use,  # intra-op threads TensorFlow really runs with
+        "xla": step_uses_xla(assembled.model, config.training),
+        "precision": config.training.precision,
+        "device": device(),
+        "validation": splits.validation,
+        "training_samples": len(splits.y_train),
+        "validation_samples": len(splits.y_valid),
+        "test_samples": len(dataset.y_test),
+        "overrides": list(context.overrides),
+        "pid": os.getpid(),  # with host: lets a sweep summary tell a running job from a killed one
+        "host": platform.node(),
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
+    }
+
+
+def train_and_report(config, context: RunContext, folder: RunFolder, splits, assembled, run, started: float):
+    """Train with the trackers, the bar and an Optuna trial's report, then the report and the final
+    metrics (written before the trackers upload them). `run` is (description, checkpoint, stop)."""
+    description, checkpoint, stop = run
+    with (
+        tracked(config, context.run_dir, context.sweep, run_name(context)) as tracking,
+        progress_bar(splits.dataset.name, config.training, context) as bar,
+    ):
+        watchers = {**tracking.callbacks(), **({"progress": bar} if bar else {}), **trial_watcher(context)}
+        files = RunFiles(folder.file(CHECKPOINT), folder.file(HISTORY), OmegaConf.to_yaml(config, resolve=True))
+        arrays = (splits.x_train, splits.y_train, splits.x_valid, splits.y_valid)
+        callbacks = {**assembled.callbacks, **watchers}
+        classes = len(splits.dataset.class_names)
+        history, status = fit(
+            assembled.model, assembled.optimizer, arrays, classes, config.training, files, callbacks, stop, checkpoint
+        )
+        if status == Status.COMPLETED and getattr(watchers.get("trial"), "pruned", False):
+            status = Status.PRUNED
+        model_epoch = restored_epoch(assembled.callbacks.get("early_stopping"), history)
+        check = stop.check if status != Status.INTERRUPTED else lambda: None  # an interrupted run writes what it has
+        metrics = write_results(config, folder, splits, assembled, history, (status, model_epoch), description, check)
+        metrics["wall_time_seconds"] = round(time.perf_counter() - started, 3)
+        folder.finish(metrics)
+        tracking.finish(status, metrics)
+    return status, metrics
+
+
+def progress_bar(dataset_name: str, training, context: RunContext):
+    """The live bar's context (progress.live_bar), with `job 3/8` in a sweep."""
+    sweep = context.sweep
+    number, planned = (sweep.number, sweep.jobs_planned) if sweep else (None, None)
+    interactive = progress.console_is_interactive()
+    enabled = progress.wants_bar(training.progress_bar, training.verbose, interactive, context.launcher)
+    return progress.live_bar(progress.job_label(dataset_name, number, planned), training.epochs, enabled)
+
+
+def trial_watcher(context: RunContext) -> dict:
+    """In an Optuna search, the job's trial report and pruning (search/trial.py); else nothing."""
+    sweep = context.sweep
+    if sweep is None or sweep.sweeper.get("_target_") != SWEEPER_TARGET:
+        return {}
+    from fcbaseline.search.trial import pruning_watcher
+
+    return pruning_watcher(sweep.sweeper, sweep.sweep_dir, sweep.number)
+
+
+def restored_epoch(early_stopping, history) -> int:
+    """The epoch whose weights the model holds: EarlyStopping's best when it restored them, else the last."""
+    if early_stopping is not None and early_stopping.restore_best_weights and early_stopping.best_weights is not None:
+        return early_stopping.best_epoch + 1
+    return len(history["epoch"])
+
+
+def write_results(config, folder: RunFolder, splits, assembled, history, outcome, description, check) -> dict:
+    """Test-set report, plots and the model file; returns the final metrics. `check` between files stops
+    on a signal (the run stays resumable: its training is complete in the checkpoint)."""
+    status, model_epoch = outcome
+    dataset = splits.dataset
+    result = evaluate(assembled.model, dataset.x_test, dataset.y_test, dataset.class_names)
+    log.info(
+        f"classification report on the {dataset.name} test set (model of epoch {model_epoch}):\n{result.report_text}"
+    )
+    write_text(folder.file(REPORT), result.report_text)
+    check()
+    schedule = "" if config.optimizer.schedule.name == "constant" else f" {config.optimizer.schedule.name} schedule"
+    title = f"{dataset.name}, {assembled.architecture}, {config.optimizer.name} lr={config.optimizer.lr}{schedule}"
+    report.plot_history(folder.file(TRAINING_PLOT), history, title)
+    check()
+    report.plot_confusion_matrix(
+        folder.file(CONFUSION_MATRIX), dataset.y_test, result.predicted, dataset.class_names, title
+    )
+    check()
+    report.save_model(folder.file(MODEL), assembled.model)
+    check()
+    return final_metrics(status, model_epoch, result, history, description)
+
+
+def final_metrics(status, model_epoch: int, result, history, description: dict) -> dict:
+    best_val_accuracy, best_val_epoch = report.best_epoch(history)
+    epoch_seconds = sorted(history["seconds"])
+    done = bool(history["epoch"])
+    return {
+        "status": status,
+        "test_accuracy": result.accuracy,
+        "test_loss": result.loss,
+        "best_val_accuracy": best_val_accuracy,
+        "best_val_epoch": best_val_epoch,
+        "final_val_accuracy": history["val_accuracy"][-1] if done else None,
+        "epochs_run": len(history["epoch"]),
+        "model_epoch": model_epoch,
+        "final_learning_rate": history["learning_rate"][-1] if done else None,
+        "median_epoch_seconds": round(epoch_seconds[len(epoch_seconds) // 2], 4) if epoch_seconds else None,
+        **description,
+        "classification_report": result.per_class,
+    }

@@ -1,0 +1,128 @@
+"""The run folder: the names of its files, the run's `Status`, and the one writer of its metrics.json.
+
+Every other module asks here for a file's name, and only `RunFolder` writes metrics.json: `start` when
+training is about to begin, `finish` with the final figures, `fail`, `interrupt` and `not_started`
+otherwise. `ARTIFACTS` lists the files a finished run holds, in the order trackers upload them; tests
+expect the same list. The folder itself is claimed by `claim` (writable, locked) before anything runs.
+"""
+
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+
+from fcbaseline.exits import ExitCode
+from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json
+
+METRICS = "metrics.json"
+HISTORY = "history.csv"
+CHECKPOINT = "checkpoint.npz"  # the state after the last completed epoch
+MODEL = "model.keras"
+REPORT = "classification_report.txt"
+TRAINING_PLOT = "training_plot.png"
+CONFUSION_MATRIX = "confusion_matrix.png"
+LOG = "fcbaseline.log"  # Hydra's job log (hydra.job.name), written by the Python API too
+SAVED_CONFIG = ".hydra/config.yaml"
+SAVED_OVERRIDES = ".hydra/overrides.yaml"
+TENSORBOARD = "tensorboard"
+MLFLOW_RECORD = "mlflow_run.json"  # which MLflow run a resume continues
+
+# What a finished run holds, in the order trackers upload it.
+ARTIFACTS = (METRICS, HISTORY, REPORT, TRAINING_PLOT, CONFUSION_MATRIX, MODEL, LOG, SAVED_CONFIG, SAVED_OVERRIDES)
+
+
+class Status(str, Enum):
+    """A run's status, as metrics.json, the sweep summary and the trackers record it."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    DIVERGED = "diverged"  # a loss became NaN or infinite: a result, not a crash
+    PRUNED = "pruned"  # an Optuna search's pruner stopped it
+    INTERRUPTED = "interrupted"  # SIGINT or SIGTERM: resumable
+    FAILED = "failed"
+    NOT_STARTED = "not_started"  # a sweep job skipped after the sweep was interrupted
+    KILLED = "killed"  # the summary's word for a `running` record whose process is gone
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
+    __hash__ = str.__hash__  # Enum hashes by member name: a plain "completed" must find Status.COMPLETED
+
+
+# Rerunning the same config would give the same result: a resumed sweep keeps these jobs.
+FINAL_STATUSES = (Status.COMPLETED, Status.DIVERGED, Status.PRUNED)
+
+
+class RunFolder:
+    """One run's folder and the only writer of its metrics.json."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def metrics(self) -> dict:
+        return read_json(self.file(METRICS))
+
+    def status(self):
+        return self.metrics().get("status")
+
+    def start(self, description: dict) -> None:
+        """Training is about to begin: what the run is, with status running."""
+        write_json(self.file(METRICS), {"status": Status.RUNNING, **description})
+
+    def finish(self, metrics: dict) -> None:
+        write_json(self.file(METRICS), metrics)
+
+    def fail(self, error: BaseException) -> None:
+        """The reason of a failed run, beside what the run had already recorded."""
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        self._update(status=Status.FAILED, error=f"{type(error).__name__}: {error}", traceback=text)
+
+    def interrupt(self) -> None:
+        """Status interrupted, whatever step the signal stopped (also before the first epoch)."""
+        self._update(status=Status.INTERRUPTED)
+
+    def not_started(self, overrides) -> None:
+        try:
+            write_json(self.file(METRICS), {"status": Status.NOT_STARTED, "overrides": list(overrides)})
+        except OutputError:
+            pass
+
+    def _update(self, **changes) -> None:
+        metrics = self.metrics()
+        metrics.update(changes)
+        try:
+            write_json(self.file(METRICS), metrics)
+        except OutputError:
+            pass  # the folder cannot take even this (a full disk): the console error is the record
+
+    def files(self) -> dict:
+        """The artifacts this run holds: name -> path."""
+        return {name: self.file(name) for name in ARTIFACTS if self.file(name).is_file()}
+
+
+def check_writable(folder: Path, key: str) -> None:
+    """Refuse, before any work, an output folder that cannot be written (OutputError naming `key`)."""
+    probe = folder / ".fcbaseline-write-test"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise OutputError(
+            f"Cannot write the output folder {folder} ({type(error).__name__}: {error.strerror or error}). "
+            f"Choose a writable folder with {key}=<folder>, or fix the permissions."
+        ) from None
+
+
+def claim(folder: Path, key: str) -> FolderLock:
+    """The folder, checked writable and locked for this process; on refusal one paragraph and exit 2."""
+    try:
+        check_writable(folder, key)
+        return FolderLock(folder).acquire()
+    except (OutputError, FolderBusy) as error:
+        print(str(error), file=sys.stderr)
+        sys.exit(ExitCode.USAGE)

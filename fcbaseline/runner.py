@@ -1,0 +1,170 @@
+"""One training run from its composed config to its files, without Hydra. The Python API
+(`fcbaseline.run`) and the Hydra task (app.py) both come here. Read top to bottom, this is a run:
+
+    checks -> resume decision -> data -> TensorFlow -> assemble -> metrics.json (running)
+    -> train with the trackers -> test-set report, plots, model -> metrics.json (final) -> RunResult
+
+Every outcome is recorded in the run folder's metrics.json (rundir.RunFolder): completed, diverged or
+pruned (results), interrupted (resumable), failed (with the error); a refused resume and a folder in
+use are left exactly as they were.
+"""
+
+import logging
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from omegaconf import DictConfig
+
+from fcbaseline import backend, resume
+from fcbaseline.config import check_overrides, compose_config, validate
+from fcbaseline.context import RunContext, thread_budget
+from fcbaseline.data import load_dataset
+from fcbaseline.data.splits import make_splits
+from fcbaseline.errors import ConfigError
+from fcbaseline.files import FolderBusy, FolderLock
+from fcbaseline.rundir import LOG, RunFolder, Status, check_writable
+from fcbaseline.stopping import Interrupted, StopRequests
+
+log = logging.getLogger("fcbaseline")
+LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's, for the API's log file
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: Status
+    metrics: dict  # as metrics.json records them
+    run_dir: Path
+    files: dict  # the run's artifacts (rundir.ARTIFACTS): name -> path
+
+    @property
+    def objective(self) -> float:
+        """What a sweeper maximizes: the best validation accuracy (NaN when there is none)."""
+        value = self.metrics.get("best_val_accuracy")
+        return float("nan") if value is None else float(value)
+
+
+def run(overrides: Union[Sequence[str], DictConfig] = (), run_dir: Optional[Union[str, Path]] = None) -> RunResult:
+    """Train one run as `python -m fcbaseline <overrides>` would: the same configs, checks and defaults,
+    the same files in a run folder (default outputs/runs/<date>/<time>/ under the working directory, or
+    `run_dir`; with `resume=<run dir>` that folder). A composed DictConfig may be given instead.
+    Raises ConfigError or DataError with the command line's messages; Interrupted on SIGINT/SIGTERM."""
+    config, given = compose(overrides)
+    folder = Path(run_dir) if run_dir else resume_folder(config) or default_run_dir()
+    check_writable(folder, "run_dir")
+    with FolderLock(folder), logging_to(folder / LOG):
+        if not config.resume:  # as Hydra does: a resumed run keeps its original record
+            resume.save_config(folder, config, given)
+        return run_in_folder(config, RunContext(folder, tuple(given)))
+
+
+def compose(overrides) -> tuple:
+    """(the config, the overrides it was composed from), Hydra's refusals as ConfigError."""
+    if isinstance(overrides, DictConfig):
+        return overrides, []
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return compose_config(list(overrides)), list(overrides)
+    except (HydraException, OmegaConfBaseException) as error:
+        cause = f"\n{error.__cause__}" if error.__cause__ is not None else ""  # as the command line shows it
+        raise ConfigError(f"{error}{cause}") from None
+
+
+def resume_folder(config) -> Optional[Path]:
+    return Path(config.resume) if config.resume not in (None, True, "true", "True") else None
+
+
+def default_run_dir() -> Path:
+    """Where the command line puts a run (conf/config.yaml hydra.run.dir)."""
+    now = datetime.now()
+    return Path.cwd() / "outputs" / "runs" / f"{now:%Y-%m-%d}" / f"{now:%H-%M-%S_%f}"
+
+
+@contextmanager
+def logging_to(path: Path):
+    """The run's log file in its folder (as Hydra's job logging writes it), and the console where nothing
+    else shows fcbaseline's messages (a notebook)."""
+    root, ours = logging.getLogger(), logging.getLogger("fcbaseline")
+    handlers = [logging.FileHandler(path, encoding="utf-8")]
+    if not root.handlers:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    level = ours.level
+    if ours.getEffectiveLevel() > logging.INFO:
+        ours.setLevel(logging.INFO)
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+        ours.setLevel(level)
+
+
+def run_in_folder(config: DictConfig, context: RunContext) -> RunResult:
+    """The run in `context.run_dir`, which the caller has claimed (locked, .hydra/ written)."""
+    folder = RunFolder(context.run_dir)
+    with StopRequests() as stop:
+        try:
+            return execute(config, context, folder, stop)
+        except KeyboardInterrupt:
+            folder.interrupt()
+            raise
+        except Exception as error:
+            if not (isinstance(error, FolderBusy) or (config.resume and isinstance(error, ConfigError))):
+                folder.fail(error)  # a refused resume, or a folder in use, is left exactly as it was
+            raise
+
+
+def execute(config: DictConfig, context: RunContext, folder: RunFolder, stop: StopRequests) -> RunResult:
+    started = time.perf_counter()
+    backend.check_backend()
+    check_overrides(context.overrides)
+    validate(config)
+    config, checkpoint, kept = prepare(config, context)
+    if kept is not None:
+        return RunResult(Status(kept["status"]), kept, context.run_dir, folder.files())
+    splits = make_splits(load_dataset(config.dataset), config.training, context.in_sweep)
+    stop.check()
+    threads_in_use = backend.start(thread_budget(config.training.threads, context))
+    from fcbaseline import execution  # TensorFlow's part of the run: imported once TensorFlow has started
+
+    assembled, description = execution.prepare(config, context, splits, threads_in_use)
+    folder.start(description)
+    log.info(
+        f"model {assembled.architecture}, {description['parameters']:,} parameters, optimizer {config.optimizer.name}"
+    )
+    stop.check()
+    run = (description, checkpoint, stop)
+    status, metrics = execution.train_and_report(config, context, folder, splits, assembled, run, started)
+    log.info(
+        f"{status}: test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} after "
+        f"{metrics['epochs_run']} epochs in {metrics['wall_time_seconds']:.1f}s; results in {context.run_dir}"
+    )
+    if status == Status.INTERRUPTED:
+        raise Interrupted(stop.received)
+    return RunResult(status, metrics, context.run_dir, folder.files())
+
+
+def prepare(config: DictConfig, context: RunContext):
+    """(the config to run, the checkpoint to continue from or None, the record of a sweep job to keep or None)."""
+    overrides = list(context.overrides)
+    if config.resume and context.in_sweep:
+        action, found, reason = resume.sweep_job(config, context.run_dir, overrides)
+        log.info(f"job {context.sweep.number}: {reason}")
+        if action == "skip":
+            return config, None, found
+        return config, found, None
+    if config.resume:
+        config, checkpoint = resume.single_run(config, context.run_dir, overrides)
+        validate(config)
+        return config, checkpoint, None
+    return config, None, None

@@ -1,0 +1,179 @@
+"""A sweep's summary, from the job folders on disk: summary.csv, summary.md and summary.png.
+
+It reads each job's metrics.json, history.csv and .hydra/overrides.yaml, so it works for any launcher
+(in-process, joblib, Ray, SLURM), for a sweep still running and for an interrupted one. The sweep's
+lifecycle callback writes it when a multirun ends; `fcbaseline-summarize <sweep dir>` rebuilds it.
+"""
+
+import csv
+import io
+import math
+import os
+import platform
+from pathlib import Path
+from typing import List, Optional
+
+import yaml
+
+from fcbaseline.config.keys import without_bookkeeping
+from fcbaseline.files import write_text
+from fcbaseline.rundir import METRICS, SAVED_OVERRIDES, RunFolder, Status
+from fcbaseline.sweep.groups import seed_groups
+
+COLUMNS = [
+    "job",
+    "overrides",
+    "status",
+    "validation",
+    "test_accuracy",
+    "test_loss",
+    "best_val_accuracy",
+    "best_val_epoch",
+    "epochs_run",
+    "wall_time_seconds",
+    "parameters",
+    "error",
+]
+
+
+def job_directories(sweep_dir: Path) -> List[Path]:
+    jobs = [path for path in sweep_dir.iterdir() if path.is_dir() and (path / METRICS).exists()]
+    return sorted(
+        jobs, key=lambda path: (not path.name.isdigit(), int(path.name) if path.name.isdigit() else 0, path.name)
+    )
+
+
+def job_overrides(job: Path, metrics: dict) -> str:
+    path = job / SAVED_OVERRIDES
+    overrides = yaml.safe_load(path.read_text()) if path.exists() else metrics.get("overrides", [])
+    return " ".join(without_bookkeeping(overrides or []))
+
+
+def read_job(job: Path) -> dict:
+    metrics = RunFolder(job).metrics()
+    row = {column: metrics.get(column) for column in COLUMNS}
+    row["job"] = job.name
+    row["overrides"] = job_overrides(job, metrics)
+    row["status"] = metrics.get("status", "unknown")
+    if row["status"] == Status.RUNNING and not process_alive(metrics):
+        row["status"] = Status.KILLED  # killed outright (SIGKILL, out of memory, node lost): it never wrote its end
+    row["error"] = (metrics.get("error") or "").splitlines()[0][:200] if metrics.get("error") else ""
+    return row
+
+
+def process_alive(metrics: dict) -> bool:
+    """Whether the process that wrote a 'running' metrics.json still runs (unknowable from another host)."""
+    if metrics.get("host") != platform.node() or not metrics.get("pid"):
+        return True
+    try:
+        os.kill(metrics["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sort_key(row: dict):
+    """Best validation accuracy first (the test set never chooses); jobs without one last."""
+    value = row["best_val_accuracy"]
+    return (value is None or not math.isfinite(value), -(value or 0.0), row["job"])
+
+
+def format_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if math.isfinite(value) else str(value)
+    return "" if value is None else str(value)
+
+
+def seed_lines(groups: List[dict]) -> List[str]:
+    """The summary.md section for seed_groups."""
+    if not groups:
+        return []
+    lines = [
+        "",
+        "## Seeds aggregated",
+        "",
+        "Jobs that differ only in `training.seed`; mean ± standard deviation over the completed ones, best mean "
+        "validation accuracy first.",
+        "",
+        "| configuration | n | best_val_accuracy | test_accuracy |",
+        "|---|---|---|---|",
+    ]
+    for group in groups:
+        cells = [
+            ""
+            if group[f"{figure}_mean"] is None
+            else f"{group[f'{figure}_mean']:.4f}"
+            + ("" if group[f"{figure}_std"] is None else f" ± {group[f'{figure}_std']:.4f}")
+            for figure in ("best_val_accuracy", "test_accuracy")
+        ]
+        name = (group["configuration"] or "(no other override)").replace("|", "\\|")
+        lines.append(f"| {name} | {group['n']} of {group['jobs']} | {cells[0]} | {cells[1]} |")
+    return lines
+
+
+def test_set_warning(rows: List[dict]) -> List[str]:
+    """The summary's first line when jobs validated on the test set: their ranking used the test set."""
+    on_test = [row["job"] for row in rows if row.get("validation") == "test"]
+    if not on_test:
+        return []
+    return [
+        f"**This ranking used the test set**: {len(on_test)} of {len(rows)} jobs validated on it "
+        f"(training.validation=test), so the best validation accuracy below is test accuracy and choosing by "
+        f"it is choosing on the test set. Leave training.validation at auto (a split of the training set in "
+        f"sweeps) or set it to split for an honest choice.",
+        "",
+    ]
+
+
+def split_foreign(rows: List[dict], jobs_defined: Optional[int]):
+    """(this sweep's rows, rows of job folders it does not define): with resume=<sweep dir> and a smaller
+    sweep than before, the folders numbered past its jobs are left from the earlier definition."""
+    if jobs_defined is None:
+        return rows, []
+    foreign = [row for row in rows if row["job"].isdigit() and int(row["job"]) >= jobs_defined]
+    return [row for row in rows if row not in foreign], foreign
+
+
+def foreign_lines(foreign: List[dict]) -> List[str]:
+    if not foreign:
+        return []
+    lines = ["", "## Job folders this sweep does not define", ""]
+    lines.append("Left from an earlier definition of the sweep (resumed with fewer jobs): not ranked, not counted.")
+    lines += [""] + [f"- {row['job']}: {row['overrides']} ({row['status']})" for row in foreign]
+    return lines
+
+
+def summarize(sweep_dir: Path, jobs_defined: Optional[int] = None) -> List[dict]:
+    """Write summary.csv, summary.md and summary.png into `sweep_dir`; return this sweep's rows, best first
+    (`jobs_defined`: how many jobs the sweep defines, when known; other job folders are listed apart)."""
+    rows = sorted((read_job(job) for job in job_directories(sweep_dir)), key=sort_key)
+    rows, foreign = split_foreign(rows, jobs_defined)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(sweep_dir / "summary.csv", buffer.getvalue())
+    counts = {
+        status: sum(row["status"] == status for row in rows) for status in dict.fromkeys(row["status"] for row in rows)
+    }
+    lines = test_set_warning(rows) + [
+        f"# Sweep summary: {sweep_dir}",
+        "",
+        f"{len(rows)} jobs: "
+        + ", ".join(f"{count} {status}" for status, count in counts.items())
+        + ". Best validation accuracy first.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
+    lines += [
+        "| " + " | ".join(format_value(row[column]).replace("|", "\\|") for column in COLUMNS) + " |" for row in rows
+    ]
+    lines += seed_lines(seed_groups(rows)) + foreign_lines(foreign)
+    write_text(sweep_dir / "summary.md", "\n".join(lines) + "\n")
+    from fcbaseline.sweep.plot import plot_summary  # matplotlib: only once there is a summary to draw
+
+    plot_summary(sweep_dir / "summary.png", sweep_dir, rows)
+    return rows

@@ -1,0 +1,11 @@
+"""Training: the compiled epoch and evaluator (epoch.py), the per-epoch loop driving Keras callbacks
+(loop.py), the checkpoint (checkpoint.py). `fcbaseline.training.fit` is loop.fit; it is imported on
+first use, so that reading a checkpoint (resume decisions) never starts TensorFlow."""
+
+
+def __getattr__(name):
+    if name == "fit":
+        from fcbaseline.training.loop import fit
+
+        return fit
+    raise AttributeError(f"module 'fcbaseline.training' has no attribute {name!r}")

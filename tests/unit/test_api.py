@@ -1,0 +1,68 @@
+"""The Python API, in-process: `fcbaseline.run` composes like the command line, writes the same run
+folder, returns what it wrote, refuses bad configs with ConfigError, and resumes."""
+
+import csv
+
+import keras
+import pytest
+from omegaconf import OmegaConf
+
+import fcbaseline
+from fcbaseline.config import compose_config
+from fcbaseline.data import load_dataset
+from fcbaseline.rundir import ARTIFACTS, Status
+
+
+def history(run_dir):
+    with open(run_dir / "history.csv", newline="") as file:
+        return [{key: value for key, value in row.items() if key != "seconds"} for row in csv.DictReader(file)]
+
+
+def test_run_writes_the_run_folder_and_returns_what_it_wrote(tmp_path):
+    result = fcbaseline.run(["dataset=digits", "training.epochs=3", "tracking=none"], run_dir=tmp_path / "run")
+    assert result.status == Status.COMPLETED and result.run_dir == tmp_path / "run"
+    assert set(result.files) == set(ARTIFACTS)  # every artifact of a finished run, as the command line writes
+    assert all(path.is_file() and path.parent.is_relative_to(result.run_dir) for path in result.files.values())
+    on_disk = OmegaConf.to_container(OmegaConf.load(result.files["metrics.json"]))
+    assert on_disk["test_accuracy"] == pytest.approx(result.metrics["test_accuracy"])
+    assert result.metrics["epochs_run"] == 3 and result.metrics["overrides"] == [
+        "dataset=digits",
+        "training.epochs=3",
+        "tracking=none",
+    ]
+    assert result.objective == result.metrics["best_val_accuracy"]
+    saved = OmegaConf.load(result.files[".hydra/config.yaml"])
+    composed = compose_config(["dataset=digits", "training.epochs=3", "tracking=none"])
+    assert OmegaConf.to_container(saved, resolve=True) == OmegaConf.to_container(composed, resolve=True)
+    assert "epoch 3/3" in result.files["fcbaseline.log"].read_text()
+    # the model file gives the figures the run reported
+    dataset = load_dataset(composed.dataset)
+    model = keras.models.load_model(result.files["model.keras"])
+    _, accuracy = model.evaluate(dataset.x_test, keras.utils.to_categorical(dataset.y_test, 10), verbose=0)
+    assert accuracy == pytest.approx(result.metrics["test_accuracy"], abs=1e-6)
+
+
+def test_run_goes_where_the_command_line_goes_by_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = fcbaseline.run(["dataset=digits", "training.epochs=1", "tracking=none"])
+    assert result.run_dir.parent.parent == tmp_path / "outputs" / "runs"  # outputs/runs/<date>/<time>
+
+
+def test_a_bad_config_raises_config_error_with_the_command_lines_message(tmp_path):
+    with pytest.raises(fcbaseline.ConfigError, match="Key 'lrr' not in 'SGDConfig'"):
+        fcbaseline.run(["optimizer.lrr=0.1"], run_dir=tmp_path / "composed")
+    assert not (tmp_path / "composed").exists()  # refused before the folder was claimed
+    with pytest.raises(fcbaseline.ConfigError, match=r"model.hidden_sizes\[1\]=0 must be a positive number"):
+        fcbaseline.run(["dataset=digits", "model.hidden_sizes=[8,0]"], run_dir=tmp_path / "checked")
+    recorded = OmegaConf.load(tmp_path / "checked" / "metrics.json")
+    assert recorded.status == "failed" and "hidden_sizes[1]=0" in recorded.error
+
+
+def test_a_run_resumed_through_the_api_continues_to_the_same_history(tmp_path):
+    common = ["dataset=digits", "tracking=none", "model.hidden_sizes=[32]"]
+    straight = fcbaseline.run([*common, "training.epochs=4"], run_dir=tmp_path / "straight")
+    fcbaseline.run([*common, "training.epochs=2"], run_dir=tmp_path / "resumed")
+    resumed = fcbaseline.run([f"resume={tmp_path / 'resumed'}", "training.epochs=4"])
+    assert resumed.run_dir == tmp_path / "resumed" and resumed.metrics["epochs_run"] == 4
+    assert history(tmp_path / "resumed") == history(straight.run_dir)
+    assert "resuming after epoch 2" in resumed.files["fcbaseline.log"].read_text()

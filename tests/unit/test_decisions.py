@@ -1,0 +1,168 @@
+"""The pure decisions behind runs and sweeps, each with its reasons: what a resumed sweep does with a job,
+how many threads a job gets, the XLA cache's flags, the progress line and bar, which console lines are
+start-up chatter, what the trackers record as hyper-parameters and which MLflow status a run ends with."""
+
+import pytest
+from mlflow.entities import RunStatus
+
+from fcbaseline import quiet, threads, xla_cache
+from fcbaseline.progress import eta_seconds, format_duration, job_label, wants_bar
+from fcbaseline.resume import sweep_decision
+from fcbaseline.rundir import FINAL_STATUSES, Status
+from fcbaseline.tracking import MLFLOW_STATUS, flatten, hyperparameters, mlflow_params
+from fcbaseline.tracking.sweep import sweep_status
+from tests.helpers import compose_config
+
+# ---------------------------------------------------------------- resuming a sweep
+
+
+def test_resume_decisions_say_what_and_why():
+    assert sweep_decision(None, False, None) == ("fresh", "not run before")
+    assert sweep_decision("not_started", False, []) == ("fresh", "not run before")
+    assert sweep_decision("completed", True, []) == ("skip", "already completed with this config; kept as it is")
+    assert sweep_decision("diverged", False, [])[0] == "skip"  # final, even without a checkpoint
+    assert sweep_decision("pruned", False, [])[0] == "skip"  # the pruner's verdict stands
+    assert sweep_decision("interrupted", True, []) == (
+        "continue",
+        "interrupted after a saved epoch: continues from its checkpoint",
+    )
+    assert sweep_decision("running", True, [])[0] == "continue"  # killed outright after some epochs
+    assert sweep_decision("failed", False, []) == ("fresh", "failed before its first epoch ended: run afresh")
+    assert sweep_decision("completed", True, ["model"]) == ("fresh", "its config changed (model): run afresh")
+    assert sweep_decision("completed", True, None)[0] == "fresh"  # no record of what it ran with
+    assert sweep_decision(Status.COMPLETED, True, []) == sweep_decision("completed", True, [])  # enum or text
+
+
+# ---------------------------------------------------------------- threads
+
+
+def test_thread_budget_follows_the_launcher_target_and_the_jobs_running_at_once():
+    joblib = {"_target_": threads.JOBLIB, "n_jobs": -1}
+    assert threads.budget(None, joblib, jobs_per_batch=2, cores=16) == 8  # two jobs on 16 cores: 8 each
+    assert threads.budget(None, {**joblib, "n_jobs": 4}, jobs_per_batch=10, cores=16) == 4
+    assert threads.budget(None, {**joblib, "n_jobs": 4}, jobs_per_batch=10, cores=2) == 1
+    assert threads.budget(None, {**joblib, "n_jobs": -2}, jobs_per_batch=None, cores=16) == 1  # 15 workers
+    assert threads.budget(3, joblib, jobs_per_batch=2, cores=16) == 3  # training.threads wins
+    ray = {"_target_": threads.RAY[0], "ray": {"remote": {"num_cpus": 4}}}
+    assert threads.budget(None, ray, jobs_per_batch=8, cores=16) == 4
+    local = {"_target_": threads.SUBMITIT_LOCAL, "cpus_per_task": None}
+    assert threads.budget(None, local, jobs_per_batch=4, cores=16) == 4
+    assert threads.budget(None, {**local, "cpus_per_task": 6}, jobs_per_batch=4, cores=16) == 6
+    slurm = {"_target_": threads.SUBMITIT_SLURM, "cpus_per_task": None}
+    assert threads.budget(None, slurm, jobs_per_batch=4, cores=16) is None  # SLURM's allocation decides
+    basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    assert threads.budget(None, basic, jobs_per_batch=8, cores=16) is None  # one job at a time: every core
+
+
+def test_launcher_configs_are_recognised_by_target_not_name():
+    """The SLURM config (conf/hydra/launcher/slurm.yaml) and a user's own joblib config under another
+    name get the right budget: the decision reads `_target_`."""
+    config = compose_config(["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True)
+    launcher = config.hydra.launcher
+    assert launcher._target_ == threads.SUBMITIT_SLURM and launcher.partition == "gpu"
+    assert threads.budget(None, launcher, jobs_per_batch=4, cores=64) == launcher.cpus_per_task
+    config = compose_config(["hydra/launcher=joblib"], return_hydra_config=True)
+    renamed = {**dict(config.hydra.launcher), "n_jobs": 2}  # as if saved under conf/hydra/launcher/mine.yaml
+    assert threads.budget(None, renamed, jobs_per_batch=6, cores=16) == 8
+
+
+# ---------------------------------------------------------------- the XLA compilation cache
+
+
+def test_xla_cache_flags_and_cpu_fingerprint():
+    assert xla_cache.flags_with_cache("", None) == ""
+    assert xla_cache.flags_with_cache("--tf_xla_auto_jit=2", "/c") == "--tf_xla_auto_jit=2 " + xla_cache.FLAG + "=/c"
+    mine = xla_cache.FLAG + "=/mine"
+    assert xla_cache.flags_with_cache(mine, "/c") == mine  # the user's own choice is kept
+    avx512 = "model name\t: Xeon\nflags\t\t: fpu avx512f avx512_bf16\nprocessor\t: 1\n"
+    avx2 = "model name\t: Xeon\nflags\t\t: fpu avx2\nprocessor\t: 1\n"
+    assert xla_cache.cpu_fingerprint(avx512, "x86_64") != xla_cache.cpu_fingerprint(avx2, "x86_64")
+    assert xla_cache.cpu_fingerprint(avx512, "x86_64") == xla_cache.cpu_fingerprint(avx512 + avx512, "x86_64")
+
+
+# ---------------------------------------------------------------- the console
+
+
+def test_time_left_and_bar_decisions():
+    assert eta_seconds([], 10) is None
+    assert eta_seconds([5.0, 1.0, 1.2, 0.8], 10) == pytest.approx(10.0)  # the first (compiling) epoch left out
+    assert eta_seconds([3.0], 4) == pytest.approx(12.0)
+    assert [format_duration(s) for s in (None, 4.4, 65, 3725)] == ["?", "4s", "1m05s", "1h02m"]
+    assert wants_bar(True, True, True, "basic") and wants_bar(True, True, True, "")
+    assert not wants_bar(True, True, False, "basic")  # output to a file or a pipe
+    assert not wants_bar(True, True, True, "joblib")  # parallel workers would draw over each other
+    assert not wants_bar(False, True, True, "basic") and not wants_bar(True, False, True, "basic")
+    assert job_label("mnist", None, None) == "mnist" and job_label("mnist", 2, 8) == "job 3/8 mnist"
+
+
+def test_quiet_filter_drops_only_the_start_up_chatter():
+    caught = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796027455.854153    2015 port.cc:153] oneDNN custom operations are on. You may see ...\n"
+        "I0000 00:00:1796027455.855176    2015 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
+        "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow with "
+        "the appropriate compiler flags.\n"
+        "E0000 00:00:1796027455.9 2015 some_op.cc:12] a real error\n"
+        "/x.py:3: UserWarning: something the user should see\n"
+    )
+    assert quiet.keep(caught).splitlines() == [
+        "E0000 00:00:1796027455.9 2015 some_op.cc:12] a real error",
+        "/x.py:3: UserWarning: something the user should see",
+    ]
+
+
+# ---------------------------------------------------------------- tracking
+
+
+def test_flatten_and_hyperparameters_leave_out_what_cannot_change_results():
+    config = {
+        "model": {"hidden_sizes": [256, 128], "dropout": 0.1, "batch_norm": False},
+        "optimizer": {"name": "sgd", "lr": 0.01, "schedule": {"name": "constant"}},
+        "training": {"verbose": True, "threads": None, "seed": 42},
+        "dataset": {"name": "mnist", "data_dir": "/data", "recipe": {"batch_size": 128}},
+        "tracking": {"mlflow": {"enabled": True}},
+        "resume": None,
+    }
+    flat = flatten(config)
+    assert flat["model.hidden_sizes"] == "[256, 128]" and flat["optimizer.schedule.name"] == "constant"
+    assert flat["training.threads"] == "null" and flat["model.batch_norm"] is False
+    chosen = hyperparameters(config)
+    assert set(chosen) == {
+        "model.hidden_sizes",
+        "model.dropout",
+        "model.batch_norm",
+        "optimizer.name",
+        "optimizer.lr",
+        "optimizer.schedule.name",
+        "training.seed",
+        "dataset.name",
+    }
+    assert mlflow_params({"dataset": {"class_names": ["x" * 7000]}})["dataset.class_names"].__len__() == 6000
+
+
+# every status a run can end with: a result (completed, diverged, pruned), a stop (interrupted), an error
+RUN_ENDINGS = (*FINAL_STATUSES, Status.INTERRUPTED, Status.FAILED)
+
+
+@pytest.mark.parametrize("status", RUN_ENDINGS, ids=str)
+def test_every_way_a_run_ends_is_a_terminal_mlflow_status(status):
+    """MLflow's own RunStatus accepts what the run is marked with (set_terminated refuses anything else),
+    found also by the plain text metrics.json holds."""
+    mlflow_status = RunStatus.from_string(MLFLOW_STATUS[status.value])  # raises for a name MLflow does not know
+    assert RunStatus.is_terminated(mlflow_status)
+    if status in (Status.COMPLETED, Status.PRUNED):  # results: a pruned trial is a search's normal outcome
+        assert mlflow_status == RunStatus.FINISHED
+    elif status == Status.INTERRUPTED:  # stopped by the user, resumable: not a failure
+        assert mlflow_status == RunStatus.KILLED
+    else:  # diverged or failed: MLflow's UI shows them apart from the finished runs
+        assert mlflow_status == RunStatus.FAILED
+
+
+def test_a_sweep_parent_run_status_follows_its_jobs():
+    assert sweep_status(["completed", "completed"]) == "FINISHED"
+    assert sweep_status(["completed", "pruned"]) == "FINISHED"
+    assert sweep_status([Status.COMPLETED, Status.PRUNED]) == "FINISHED"
+    assert sweep_status(["completed", "diverged"]) == "FAILED"
+    assert sweep_status(["completed", "interrupted", "failed"]) == "KILLED"
+    for jobs in (["completed"], ["completed", "diverged"], ["interrupted"]):
+        assert RunStatus.is_terminated(RunStatus.from_string(sweep_status(jobs)))
