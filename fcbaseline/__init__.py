@@ -10,6 +10,7 @@ from fcbaseline.data.common import DataError
 from fcbaseline.errors import ConfigError
 from fcbaseline.rundir import Status
 from fcbaseline.runner import RunResult, run
+from fcbaseline.stopping import Interrupted
 
 __version__ = "0.1.0"
-__all__ = ["ConfigError", "DataError", "RunResult", "Status", "run"]
+__all__ = ["ConfigError", "DataError", "Interrupted", "RunResult", "Status", "run"]

@@ -21,13 +21,18 @@ COMMANDS = {
 def cli() -> None:
     if sys.argv[1:2] and sys.argv[1] in COMMANDS:
         sys.exit(importlib.import_module(COMMANDS[sys.argv[1]]).main(sys.argv[2:]))
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     from fcbaseline import app  # quiet.py sets TensorFlow's log level before anything imports it
 
     try:
         app.main()
     except SystemExit as exit:
-        # Hydra exits with a plain 1 for an override it cannot compose: a usage error, status 2
-        if exit.code == 1 and not isinstance(exit.code, ExitCode):
+        # Hydra reports an override or config it cannot compose, then exits with a plain 1 while handling
+        # that error (its context): a usage error, status 2. Other errors Hydra reports keep their 1.
+        composing = isinstance(exit.__context__, (HydraException, OmegaConfBaseException))
+        if exit.code == 1 and not isinstance(exit.code, ExitCode) and composing:
             sys.exit(ExitCode.USAGE)
         raise
 

@@ -29,8 +29,9 @@ register_configs()  # before Hydra composes, also in launcher workers that unpic
 
 def context_from_hydra(hydra_config) -> RunContext:
     sweep = record.read(hydra_config) if hydra_config.mode == RunMode.MULTIRUN else None
-    launcher = hydra_config.runtime.choices.get("hydra/launcher") or ""
-    return RunContext(Path(hydra_config.runtime.output_dir), tuple(hydra_config.overrides.task), sweep, launcher)
+    launcher_name = hydra_config.runtime.choices.get("hydra/launcher") or ""
+    overrides = tuple(hydra_config.overrides.task)
+    return RunContext(Path(hydra_config.runtime.output_dir), overrides, sweep, launcher_name)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")

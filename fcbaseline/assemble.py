@@ -24,7 +24,7 @@ class Assembled:
 def assemble(config, dataset, run_dir: Path = Path("."), training_samples: Optional[int] = None) -> Assembled:
     """The seeded model, optimizer and callbacks of `config` for `dataset` (`training_samples`, default
     all of its training set, sets the steps per epoch a schedule counts; callbacks that write files write
-    into `run_dir`)."""
+    into `run_dir`, by default the working directory)."""
     seed_everything(config.training.seed)
     num_classes, image_shape = len(dataset.class_names), dataset.image_shape
     samples = len(dataset.y_train) if training_samples is None else training_samples

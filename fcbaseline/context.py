@@ -17,7 +17,7 @@ class RunContext:
     run_dir: Path
     overrides: Tuple[str, ...] = ()  # as given on the command line (or to fcbaseline.run)
     sweep: Optional[SweepJob] = None  # set for a sweep's job
-    launcher: str = ""  # the hydra/launcher choice ("" outside Hydra, "basic" by default)
+    launcher_name: str = ""  # the hydra/launcher choice ("" outside Hydra, "basic" by default)
 
     @property
     def in_sweep(self) -> bool:

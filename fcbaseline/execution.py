@@ -7,6 +7,8 @@ import logging
 import os
 import platform
 import time
+from dataclasses import dataclass
+from typing import Optional
 
 import keras
 import tensorflow as tf
@@ -27,10 +29,19 @@ from fcbaseline.training.loop import RunFiles, fit
 log = logging.getLogger("fcbaseline")
 
 
-def prepare(config, context: RunContext, splits: Splits, threads_in_use: int):
-    """(the assembled Keras objects, what metrics.json records about the run before it trains)."""
+@dataclass
+class Prepared:
+    """A run ready to train: its Keras objects, what metrics.json records of it before it trains, and the
+    checkpoint it continues from (None for a new run)."""
+
+    assembled: Assembled
+    description: dict
+    checkpoint: Optional[dict]
+
+
+def prepare_training(config, context: RunContext, splits: Splits, threads_in_use: int, checkpoint) -> Prepared:
     assembled = assemble(config, splits.dataset, context.run_dir, len(splits.y_train))
-    return assembled, describe_run(config, context, splits, assembled, threads_in_use)
+    return Prepared(assembled, describe_run(config, context, splits, assembled, threads_in_use), checkpoint)
 
 
 def describe_run(config, context: RunContext, splits: Splits, assembled: Assembled, threads_in_use: int) -> dict:
@@ -63,10 +74,10 @@ def describe_run(config, context: RunContext, splits: Splits, assembled: Assembl
     }
 
 
-def train_and_report(config, context: RunContext, folder: RunFolder, splits, assembled, run, started: float):
+def train_and_report(config, context: RunContext, folder: RunFolder, splits, prepared: Prepared, stop, started):
     """Train with the trackers, the bar and an Optuna trial's report, then the report and the final
-    metrics (written before the trackers upload them). `run` is (description, checkpoint, stop)."""
-    description, checkpoint, stop = run
+    metrics (written before the trackers upload them)."""
+    assembled, description, checkpoint = prepared.assembled, prepared.description, prepared.checkpoint
     with (
         tracked(config, context.run_dir, context.sweep, run_name(context)) as tracking,
         progress_bar(splits.dataset.name, config.training, context) as bar,
@@ -95,7 +106,7 @@ def progress_bar(dataset_name: str, training, context: RunContext):
     sweep = context.sweep
     number, planned = (sweep.number, sweep.jobs_planned) if sweep else (None, None)
     interactive = progress.console_is_interactive()
-    enabled = progress.wants_bar(training.progress_bar, training.verbose, interactive, context.launcher)
+    enabled = progress.wants_bar(training.progress_bar, training.verbose, interactive, context.launcher_name)
     return progress.live_bar(progress.job_label(dataset_name, number, planned), training.epochs, enabled)
 
 

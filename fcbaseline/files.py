@@ -54,7 +54,7 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_history(path: Path, history: Dict[str, List[float]]) -> None:
-    """history.csv: one row per epoch, the columns in train.fit's order; rewritten after every epoch."""
+    """history.csv: one row per epoch, the columns in training/loop.py's order; rewritten after every epoch."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(history)

@@ -55,7 +55,7 @@ def job_label(dataset: str, job_number: Optional[int], jobs_planned: Optional[in
 
 
 class ProgressBar(keras.callbacks.Callback):
-    """A bar over the run's epochs, advanced by train.fit's callback calls; it shows the latest figures."""
+    """A bar over the run's epochs, advanced by the training loop's callback calls; it shows the latest figures."""
 
     def __init__(self, label: str, epochs: int):
         super().__init__()

@@ -7,7 +7,7 @@ from typing import List, Optional, Tuple
 
 from omegaconf import DictConfig, OmegaConf
 
-from fcbaseline.config.keys import RESULT_FREE_KEYS
+from fcbaseline.config.keys import RESULT_FREE_KEYS, key_of, without_resume
 from fcbaseline.errors import ConfigError
 from fcbaseline.files import write_text
 from fcbaseline.rundir import CHECKPOINT, FINAL_STATUSES, SAVED_CONFIG, SAVED_OVERRIDES, RunFolder, Status
@@ -41,8 +41,8 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
             f"resume=<run dir>, or resume=true hydra.run.dir=<run dir>."
         )
     checkpoint = load_checkpoint(path)
-    more_epochs = any(override.startswith("training.epochs=") for override in overrides)
-    restated = [override for override in overrides if not override.startswith(("resume=", "training.epochs="))]
+    more_epochs = any(key_of(override) == "training.epochs" for override in overrides)
+    restated = [override for override in without_resume(overrides) if key_of(override) != "training.epochs"]
     if restated:  # the user restated the config: it must be the same run, though it may ask for more epochs
         different = differences(config, checkpoint["config"], ignoring=("resume", "training.epochs"))
         if different:
@@ -88,7 +88,7 @@ def sweep_job(config: DictConfig, output_dir: Path, overrides: List[str]):
         return action, checkpoint, reason
     # it runs afresh, so record what runs (Hydra leaves .hydra/ alone while resuming, to keep the kept
     # jobs' records as they were)
-    save_config(output_dir, config, [override for override in overrides if not override.startswith("resume=")])
+    save_config(output_dir, config, without_resume(overrides))
     return "fresh", None, reason
 
 

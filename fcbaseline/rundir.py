@@ -1,4 +1,5 @@
-"""The run folder: the names of its files, the run's `Status`, and the one writer of its metrics.json.
+"""The run folder: the names of its files (and of a sweep folder's), the run's `Status`, and the one
+writer of its metrics.json.
 
 Every other module asks here for a file's name, and only `RunFolder` writes metrics.json: `start` when
 training is about to begin, `finish` with the final figures, `fail`, `interrupt` and `not_started`
@@ -6,13 +7,11 @@ otherwise. `ARTIFACTS` lists the files a finished run holds, in the order tracke
 expect the same list. The folder itself is claimed by `claim` (writable, locked) before anything runs.
 """
 
-import sys
 import traceback
 from enum import Enum
 from pathlib import Path
 
-from fcbaseline.exits import ExitCode
-from fcbaseline.files import FolderBusy, FolderLock, OutputError, read_json, write_json
+from fcbaseline.files import FolderLock, OutputError, read_json, write_json
 
 METRICS = "metrics.json"
 HISTORY = "history.csv"
@@ -29,6 +28,13 @@ MLFLOW_RECORD = "mlflow_run.json"  # which MLflow run a resume continues
 
 # What a finished run holds, in the order trackers upload it.
 ARTIFACTS = (METRICS, HISTORY, REPORT, TRAINING_PLOT, CONFUSION_MATRIX, MODEL, LOG, SAVED_CONFIG, SAVED_OVERRIDES)
+
+# A sweep's folder: its numbered job folders (run folders), and these.
+SWEEP_RECORD = "sweep.json"  # what each job reads of its sweep (sweep/record.py)
+SWEEP_STOP = ".interrupted"  # the signal that stopped the sweep (sweep/stop.py)
+MLFLOW_SWEEP_RECORD = "mlflow_sweep.json"  # the sweep's parent MLflow run
+SUMMARY_CSV, SUMMARY_MD, SUMMARY_PNG = "summary.csv", "summary.md", "summary.png"
+SUMMARY_FILES = (SUMMARY_MD, SUMMARY_CSV, SUMMARY_PNG)  # in the order the parent run uploads them
 
 
 class Status(str, Enum):
@@ -119,10 +125,6 @@ def check_writable(folder: Path, key: str) -> None:
 
 
 def claim(folder: Path, key: str) -> FolderLock:
-    """The folder, checked writable and locked for this process; on refusal one paragraph and exit 2."""
-    try:
-        check_writable(folder, key)
-        return FolderLock(folder).acquire()
-    except (OutputError, FolderBusy) as error:
-        print(str(error), file=sys.stderr)
-        sys.exit(ExitCode.USAGE)
+    """The folder, checked writable (OutputError naming `key`) and locked for this process (FolderBusy)."""
+    check_writable(folder, key)
+    return FolderLock(folder).acquire()

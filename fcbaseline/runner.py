@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 
 from fcbaseline import backend, resume
 from fcbaseline.config import check_overrides, compose_config, validate
+from fcbaseline.config.keys import key_of
 from fcbaseline.context import RunContext, thread_budget
 from fcbaseline.data import load_dataset
 from fcbaseline.data.splits import make_splits
@@ -54,7 +55,7 @@ def run(overrides: Union[Sequence[str], DictConfig] = (), run_dir: Optional[Unio
     `run_dir`; with `resume=<run dir>` that folder). A composed DictConfig may be given instead.
     Raises ConfigError or DataError with the command line's messages; Interrupted on SIGINT/SIGTERM."""
     config, given = compose(overrides)
-    folder = Path(run_dir) if run_dir else resume_folder(config) or default_run_dir()
+    folder = run_folder(config, given, run_dir)
     check_writable(folder, "run_dir")
     with FolderLock(folder), logging_to(folder / LOG):
         if not config.resume:  # as Hydra does: a resumed run keeps its original record
@@ -76,8 +77,23 @@ def compose(overrides) -> tuple:
         raise ConfigError(f"{error}{cause}") from None
 
 
-def resume_folder(config) -> Optional[Path]:
-    return Path(config.resume) if config.resume not in (None, True, "true", "True") else None
+def run_folder(config, given, run_dir) -> Path:
+    """Where `run` trains: `run_dir`, the run folder `resume=` names, or a new folder where the command
+    line would put it. Hydra's own settings (hydra.run.dir...) are refused: the API has run_dir."""
+    hydra_settings = [override for override in given if key_of(override).startswith("hydra")]
+    if hydra_settings:
+        raise ConfigError(
+            f"{hydra_settings[0]}: Hydra's own settings do not apply to fcbaseline.run, which runs no Hydra "
+            f"app. Give the run folder as fcbaseline.run(overrides, run_dir=<folder>)."
+        )
+    resumed = None if config.resume in (None, True, "true", "True") else Path(config.resume)
+    if config.resume and resumed is None and run_dir is None:
+        raise ConfigError(
+            "resume=true needs the run folder to continue: fcbaseline.run(['resume=true'], run_dir=<run dir>)."
+        )
+    if resumed is not None and run_dir is not None and Path(run_dir).resolve() != resumed.resolve():
+        raise ConfigError(f"resume={config.resume} and run_dir={run_dir} name two folders; give one of them.")
+    return Path(run_dir) if run_dir else resumed or default_run_dir()
 
 
 def default_run_dir() -> Path:
@@ -129,7 +145,7 @@ def execute(config: DictConfig, context: RunContext, folder: RunFolder, stop: St
     backend.check_backend()
     check_overrides(context.overrides)
     validate(config)
-    config, checkpoint, kept = prepare(config, context)
+    config, checkpoint, kept = resume_decision(config, context)
     if kept is not None:
         return RunResult(Status(kept["status"]), kept, context.run_dir, folder.files())
     splits = make_splits(load_dataset(config.dataset), config.training, context.in_sweep)
@@ -137,14 +153,12 @@ def execute(config: DictConfig, context: RunContext, folder: RunFolder, stop: St
     threads_in_use = backend.start(thread_budget(config.training.threads, context))
     from fcbaseline import execution  # TensorFlow's part of the run: imported once TensorFlow has started
 
-    assembled, description = execution.prepare(config, context, splits, threads_in_use)
-    folder.start(description)
-    log.info(
-        f"model {assembled.architecture}, {description['parameters']:,} parameters, optimizer {config.optimizer.name}"
-    )
+    prepared = execution.prepare_training(config, context, splits, threads_in_use, checkpoint)
+    folder.start(prepared.description)
+    architecture, parameters = prepared.assembled.architecture, prepared.description["parameters"]
+    log.info(f"model {architecture}, {parameters:,} parameters, optimizer {config.optimizer.name}")
     stop.check()
-    run = (description, checkpoint, stop)
-    status, metrics = execution.train_and_report(config, context, folder, splits, assembled, run, started)
+    status, metrics = execution.train_and_report(config, context, folder, splits, prepared, stop, started)
     log.info(
         f"{status}: test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} after "
         f"{metrics['epochs_run']} epochs in {metrics['wall_time_seconds']:.1f}s; results in {context.run_dir}"
@@ -154,7 +168,7 @@ def execute(config: DictConfig, context: RunContext, folder: RunFolder, stop: St
     return RunResult(status, metrics, context.run_dir, folder.files())
 
 
-def prepare(config: DictConfig, context: RunContext):
+def resume_decision(config: DictConfig, context: RunContext):
     """(the config to run, the checkpoint to continue from or None, the record of a sweep job to keep or None)."""
     overrides = list(context.overrides)
     if config.resume and context.in_sweep:

@@ -77,6 +77,11 @@ def read_history(run_directory: Path) -> list:
         return list(csv.DictReader(file))
 
 
+def history_without_time(run_directory: Path) -> list:
+    """history.csv without the wall-clock column: what the same run, or a resumed one, must reproduce."""
+    return [{key: value for key, value in row.items() if key != "seconds"} for row in read_history(run_directory)]
+
+
 def sweep_directory(cwd: Path) -> Path:
     """The one sweep under cwd/outputs/multirun, which must have written its summary."""
     [found] = [path.parent for path in (cwd / "outputs" / "multirun").glob("*/*/summary.csv")]

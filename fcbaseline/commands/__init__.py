@@ -1,0 +1,1 @@
+"""Commands on finished runs and sweeps, outside Hydra: `fcbaseline evaluate`, `predict` and `summarize`."""

@@ -28,12 +28,18 @@ def _under(key: str, roots) -> bool:
     return any(key == root or key.startswith(f"{root}.") or key.startswith(f"{root}/") for root in roots)
 
 
-def is_result_free(key: str) -> bool:
-    return _under(key, RESULT_FREE_KEYS)
+def is_result_free(key: str, also=()) -> bool:
+    """Whether `key` (dotted) cannot change a result; `also`: more roots that count as such here."""
+    return _under(key, (*RESULT_FREE_KEYS, *also))
 
 
 def is_bookkeeping(key: str) -> bool:
     return _under(key, BOOKKEEPING_KEYS)
+
+
+def without_resume(overrides: Iterable[str]) -> List[str]:
+    """The overrides without `resume=`: what reruns the same run or sweep."""
+    return [override for override in overrides if key_of(override) != "resume"]
 
 
 def without_bookkeeping(overrides: Iterable[str]) -> List[str]:

@@ -11,7 +11,7 @@ Where a dataset is looked for, in order:
 2. `$FCBASELINE_DATA_DIR/<subfolder>` (a root holding one subfolder per dataset);
 3. system folders (Debian's `dataset-fashion-mnist` package; none for MNIST or CIFAR-10);
 4. the folder shipped inside the package, MNIST only: `fcbaseline/data/mnist/` holds the four
-   official IDX files (11 MB), so that the first run needs no network;
+   official IDX files, so that the first run needs no network;
 5. Keras' own cache (`$KERAS_HOME/datasets`, default `~/.keras/datasets`);
 6. a download through `keras.datasets`, only when Keras' cache holds nothing for the dataset.
 

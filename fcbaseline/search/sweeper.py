@@ -22,6 +22,7 @@ from typing import List, Optional
 import yaml
 from omegaconf import OmegaConf
 
+from fcbaseline.config.keys import without_resume
 from fcbaseline.exits import ExitCode
 from fcbaseline.files import write_text
 from fcbaseline.rundir import RunFolder
@@ -126,7 +127,7 @@ class Search:
         trial.set_user_attr(studies.SWEEP_ATTRIBUTE, str(self.sweep_dir))
         trial.set_user_attr(studies.JOB_ATTRIBUTE, job)
         # what a user reruns the trial with (optuna_best.yaml, optuna-dashboard): without resume=
-        trial.set_user_attr("fcbaseline.overrides", [item for item in overrides if not item.startswith("resume=")])
+        trial.set_user_attr("fcbaseline.overrides", without_resume(overrides))
         return trial.number, job, overrides
 
     def next_job(self, study) -> int:

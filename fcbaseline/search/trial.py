@@ -57,7 +57,7 @@ class TrialReport(keras.callbacks.Callback):
 
 
 def pruning_watcher(sweeper_config, sweep_dir: Path, job: int) -> dict:
-    """{"trial": TrialReport} for a job of an Optuna search (train.fit's extra callbacks), {} when its
+    """{"trial": TrialReport} for a job of an Optuna search (extra callbacks of the training loop), {} when its
     trial cannot be found."""
     try:
         trial = open_trial(sweeper_config, sweep_dir, job)

@@ -16,7 +16,9 @@ from typing import List
 from hydra.experimental.callback import Callback
 
 from fcbaseline import exits, rundir
-from fcbaseline.rundir import Status
+from fcbaseline.config.keys import without_resume
+from fcbaseline.files import FolderBusy, OutputError
+from fcbaseline.rundir import SUMMARY_MD, Status
 from fcbaseline.sweep import record
 from fcbaseline.sweep.stop import SweepStop, stopped
 from fcbaseline.sweep.summary import summarize
@@ -25,8 +27,17 @@ from fcbaseline.tracking.sweep import finish_parent, start_parent
 
 def resume_command(arguments: List[str], sweep_dir: Path) -> str:
     """The command that continues this sweep: the same arguments, resume=<sweep dir>."""
-    kept = [argument for argument in arguments if not argument.startswith("resume=")]
+    kept = without_resume(arguments)
     return " ".join(["python -m fcbaseline", *(shlex.quote(argument) for argument in kept), f"resume={sweep_dir}"])
+
+
+def claim_or_exit(folder: Path, key: str):
+    """The folder claimed (rundir.claim), or one paragraph and exit 2 before anything runs."""
+    try:
+        return rundir.claim(folder, key)
+    except (OutputError, FolderBusy) as error:
+        print(str(error), file=sys.stderr)
+        sys.exit(exits.ExitCode.USAGE)
 
 
 class Lifecycle(Callback):
@@ -37,11 +48,11 @@ class Lifecycle(Callback):
         self.jobs_planned = None
 
     def on_run_start(self, config, **kwargs) -> None:
-        self.lock = rundir.claim(Path(config.hydra.run.dir), "hydra.run.dir")
+        self.lock = claim_or_exit(Path(config.hydra.run.dir), "hydra.run.dir")
 
     def on_multirun_start(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        self.lock = rundir.claim(sweep_dir, "hydra.sweep.dir")
+        self.lock = claim_or_exit(sweep_dir, "hydra.sweep.dir")
         self.jobs_planned = record.write(config)["jobs_planned"]
         self.stop = SweepStop(sweep_dir).install()
         self.parent = start_parent(config, sweep_dir)
@@ -50,8 +61,8 @@ class Lifecycle(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         rows = summarize(sweep_dir, self.jobs_planned)
         finish_parent(self.parent, sweep_dir, rows)
-        print(f"Sweep summary: {sweep_dir / 'summary.md'}")
-        print((sweep_dir / "summary.md").read_text())
+        print(f"Sweep summary: {sweep_dir / SUMMARY_MD}")
+        print((sweep_dir / SUMMARY_MD).read_text())
         signal_number = stopped(sweep_dir)
         self.stop.uninstall()
         if signal_number:

@@ -11,9 +11,8 @@ from omegaconf import OmegaConf
 
 from fcbaseline.config.keys import is_bookkeeping
 from fcbaseline.files import read_json, write_json
+from fcbaseline.rundir import SWEEP_RECORD
 from fcbaseline.sweep import stop
-
-SWEEP_RECORD = "sweep.json"
 
 
 @dataclass(frozen=True)

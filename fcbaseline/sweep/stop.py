@@ -7,16 +7,16 @@ import logging
 import signal
 from pathlib import Path
 
+from fcbaseline.rundir import SWEEP_STOP
 from fcbaseline.stopping import SIGNALS
 
 log = logging.getLogger("fcbaseline.stopping")
-MARKER = ".interrupted"
 
 
 def stopped(sweep_dir: Path) -> int:
     """The signal that stopped the sweep in `sweep_dir`, as any of its jobs sees it; 0 if none did."""
     try:
-        return int((Path(sweep_dir) / MARKER).read_text())
+        return int((Path(sweep_dir) / SWEEP_STOP).read_text())
     except (OSError, ValueError):
         return 0
 
@@ -24,7 +24,7 @@ def stopped(sweep_dir: Path) -> int:
 def record(sweep_dir: Path, number: int) -> None:
     """The sweep is stopping: for this process and for jobs in others."""
     try:
-        (Path(sweep_dir) / MARKER).write_text(str(int(number)))
+        (Path(sweep_dir) / SWEEP_STOP).write_text(str(int(number)))
     except OSError:
         log.warning(f"cannot record the stop in {sweep_dir}; jobs in other processes will still start")
 
@@ -36,7 +36,7 @@ class SweepStop:
         self.sweep_dir = Path(sweep_dir)
 
     def install(self) -> "SweepStop":
-        (self.sweep_dir / MARKER).unlink(missing_ok=True)  # left by an earlier, interrupted run of this sweep
+        (self.sweep_dir / SWEEP_STOP).unlink(missing_ok=True)  # left by an earlier, interrupted run of this sweep
         for number in SIGNALS:
             signal.signal(number, self.request)
         return self
@@ -48,6 +48,6 @@ class SweepStop:
         log.warning(f"{signal.Signals(number).name} received: the jobs not started yet are skipped.")
 
     def uninstall(self) -> None:
-        (self.sweep_dir / MARKER).unlink(missing_ok=True)
+        (self.sweep_dir / SWEEP_STOP).unlink(missing_ok=True)
         for number in SIGNALS:
             signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)

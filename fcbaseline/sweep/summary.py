@@ -15,9 +15,9 @@ from typing import List, Optional
 
 import yaml
 
-from fcbaseline.config.keys import without_bookkeeping
+from fcbaseline.config.keys import without_resume
 from fcbaseline.files import write_text
-from fcbaseline.rundir import METRICS, SAVED_OVERRIDES, RunFolder, Status
+from fcbaseline.rundir import METRICS, SAVED_OVERRIDES, SUMMARY_CSV, SUMMARY_MD, SUMMARY_PNG, RunFolder, Status
 from fcbaseline.sweep.groups import seed_groups
 
 COLUMNS = [
@@ -46,7 +46,7 @@ def job_directories(sweep_dir: Path) -> List[Path]:
 def job_overrides(job: Path, metrics: dict) -> str:
     path = job / SAVED_OVERRIDES
     overrides = yaml.safe_load(path.read_text()) if path.exists() else metrics.get("overrides", [])
-    return " ".join(without_bookkeeping(overrides or []))
+    return " ".join(without_resume(overrides or []))
 
 
 def read_job(job: Path) -> dict:
@@ -154,7 +154,7 @@ def summarize(sweep_dir: Path, jobs_defined: Optional[int] = None) -> List[dict]
     writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    write_text(sweep_dir / "summary.csv", buffer.getvalue())
+    write_text(sweep_dir / SUMMARY_CSV, buffer.getvalue())
     counts = {
         status: sum(row["status"] == status for row in rows) for status in dict.fromkeys(row["status"] for row in rows)
     }
@@ -172,8 +172,8 @@ def summarize(sweep_dir: Path, jobs_defined: Optional[int] = None) -> List[dict]
         "| " + " | ".join(format_value(row[column]).replace("|", "\\|") for column in COLUMNS) + " |" for row in rows
     ]
     lines += seed_lines(seed_groups(rows)) + foreign_lines(foreign)
-    write_text(sweep_dir / "summary.md", "\n".join(lines) + "\n")
+    write_text(sweep_dir / SUMMARY_MD, "\n".join(lines) + "\n")
     from fcbaseline.sweep.plot import plot_summary  # matplotlib: only once there is a summary to draw
 
-    plot_summary(sweep_dir / "summary.png", sweep_dir, rows)
+    plot_summary(sweep_dir / SUMMARY_PNG, sweep_dir, rows)
     return rows

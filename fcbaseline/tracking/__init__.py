@@ -2,7 +2,7 @@
 
 fcbaseline does not call `model.fit`, which Keras' TensorBoard callback and MLflow's autologging hook
 into, so both are driven here the way those tools expect: per-epoch figures through Keras callbacks
-that train.fit calls once per epoch, the run's config and final figures at its start and end. Tracking
+that the training loop (training/loop.py) calls once per epoch, the run's config and final figures at its start and end. Tracking
 never costs a run: an MLflow server that cannot be reached, or fails mid-run, is reported once in the
 log, and the run goes on with its results on disk.
 
@@ -13,11 +13,12 @@ in tensorboard.py and mlflow_run.py; the sweep's parent MLflow run in sweep.py.
 import json
 from typing import Any, Dict
 
-from fcbaseline.config.keys import RESULT_FREE_KEYS
+from fcbaseline.config.keys import is_result_free
 from fcbaseline.rundir import Status
 
 # Not hyper-parameters: what cannot change a result, and what the model's own keys already say.
-NOT_HYPERPARAMETERS = (*RESULT_FREE_KEYS, "dataset.download", "dataset.class_names", "dataset.recipe")
+# Not hyper-parameters either: what the dataset's name and the model's own keys already say.
+ALREADY_SAID = ("dataset.download", "dataset.class_names", "dataset.recipe")
 MLFLOW_VALUE_LIMIT = 6000  # MLflow 3 refuses longer parameter values
 
 
@@ -47,12 +48,8 @@ def flatten(config: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
 
 
 def hyperparameters(config: Dict[str, Any]) -> Dict[str, Any]:
-    """The flattened config without the keys that cannot change results (NOT_HYPERPARAMETERS)."""
-    return {
-        key: value
-        for key, value in flatten(config).items()
-        if not any(key == skip or key.startswith(f"{skip}.") for skip in NOT_HYPERPARAMETERS)
-    }
+    """The flattened config without the keys that cannot change results, nor those ALREADY_SAID."""
+    return {key: value for key, value in flatten(config).items() if not is_result_free(key, also=ALREADY_SAID)}
 
 
 def mlflow_params(config: Dict[str, Any]) -> Dict[str, str]:

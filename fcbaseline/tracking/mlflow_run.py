@@ -22,15 +22,13 @@ from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param  # noqa: E402
 
 from fcbaseline.files import read_json, write_json  # noqa: E402
-from fcbaseline.rundir import ARTIFACTS, MLFLOW_RECORD  # noqa: E402
+from fcbaseline.rundir import ARTIFACTS, MLFLOW_RECORD, MLFLOW_SWEEP_RECORD  # noqa: E402
 from fcbaseline.tracking import MLFLOW_STATUS, mlflow_params  # noqa: E402
 
 log = logging.getLogger("fcbaseline")
 for noisy in ("alembic", "mlflow"):  # schema migrations of a new SQLite store log at INFO
     logging.getLogger(noisy).setLevel(logging.WARNING)
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # each retry; our one warning says it all
-
-PARENT_RECORD = "mlflow_sweep.json"  # in the sweep directory: the sweep's parent run
 
 
 def default_uri() -> str:
@@ -86,7 +84,7 @@ class MlflowRun:
             log.info(f"MLflow: continuing run {self.run_id} at {self.uri}")
         else:
             tags = {"fcbaseline.run_dir": str(self.run_dir)}
-            parent = read_json(self.sweep_dir / PARENT_RECORD) if self.sweep_dir else {}
+            parent = read_json(self.sweep_dir / MLFLOW_SWEEP_RECORD) if self.sweep_dir else {}
             if parent and parent.get("tracking_uri") == self.uri:
                 tags["mlflow.parentRunId"] = parent["run_id"]
             experiment = experiment_id(self.client, self.settings.experiment, self.uri)

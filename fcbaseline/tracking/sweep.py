@@ -8,9 +8,7 @@ the same parent run."""
 from pathlib import Path
 from typing import Optional
 
-from fcbaseline.rundir import Status
-
-SUMMARY_FILES = ("summary.md", "summary.csv", "summary.png")
+from fcbaseline.rundir import MLFLOW_SWEEP_RECORD, SUMMARY_FILES, Status
 
 
 def sweep_status(job_statuses) -> str:
@@ -28,11 +26,11 @@ def start_parent(config, sweep_dir: Path):
     settings = config.get("tracking", {}).get("mlflow", {})
     if not settings.get("enabled"):
         return None
-    from fcbaseline.tracking.mlflow_run import PARENT_RECORD, MlflowRun
+    from fcbaseline.tracking.mlflow_run import MlflowRun
 
     # resume=<sweep dir> finds the record and continues the same parent run
     parent = MlflowRun(
-        settings, sweep_dir, None, f"sweep {sweep_dir.parent.name}/{sweep_dir.name}", record=PARENT_RECORD
+        settings, sweep_dir, None, f"sweep {sweep_dir.parent.name}/{sweep_dir.name}", record=MLFLOW_SWEEP_RECORD
     )
     parent.start({"sweep": {"overrides": " ".join(config.hydra.overrides.task)}})
     return parent

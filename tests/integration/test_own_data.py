@@ -13,10 +13,7 @@ from fcbaseline import data
 from tests.helpers import MNIST_DIR, compose_config, export_png, fingerprint, read_metrics, run_cli
 from tests.helpers import load_with_cache as load
 
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("FCBASELINE_CACHE_DIR", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def by_class(images, labels):

@@ -9,15 +9,10 @@ import time
 import pytest
 
 from fcbaseline.rundir import CHECKPOINT
-from tests.helpers import cli_environment, needs_cifar10, read_history, read_metrics, run_cli
+from tests.helpers import cli_environment, history_without_time, needs_cifar10, read_metrics, run_cli
 
 EPOCHS = 5
 ARGUMENTS = [f"training.epochs={EPOCHS}", "model.hidden_sizes=[64]"]
-
-
-def history_rows(run_directory):
-    """history.csv without the wall-clock column: what a resumed run must reproduce exactly."""
-    return [{key: value for key, value in row.items() if key != "seconds"} for row in read_history(run_directory)]
 
 
 def start(run_directory, arguments=ARGUMENTS):
@@ -51,7 +46,7 @@ def uninterrupted(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reference")
     result = run_cli([*ARGUMENTS, f"hydra.run.dir={folder / 'run'}"], cwd=folder)
     assert result.returncode == 0, result.stderr[-2000:]
-    return history_rows(folder / "run")
+    return history_without_time(folder / "run")
 
 
 @pytest.mark.parametrize(
@@ -66,7 +61,7 @@ def test_interrupted_run_resumes_to_the_same_history(tmp_path, uninterrupted, st
     assert metrics["status"] == status  # SIGKILL leaves no chance to write: the status still says running
     assert (run_directory / CHECKPOINT).is_file()
     if stop_signal != signal.SIGKILL:  # a clean stop also writes the report, history and plot so far
-        done = history_rows(run_directory)
+        done = history_without_time(run_directory)
         assert 2 <= len(done) < EPOCHS and done == uninterrupted[: len(done)]
         assert (run_directory / "training_plot.png").is_file()
 
@@ -74,7 +69,7 @@ def test_interrupted_run_resumes_to_the_same_history(tmp_path, uninterrupted, st
     resume_arguments = ["resume=true", f"hydra.run.dir={run_directory}"] if stop_signal == signal.SIGTERM else []
     result = run_cli(resume_arguments or [f"resume={run_directory}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    resumed = history_rows(run_directory)
+    resumed = history_without_time(run_directory)
     assert [int(row["epoch"]) for row in resumed] == list(range(1, EPOCHS + 1))  # every epoch exactly once
     assert resumed == uninterrupted  # same seed, restored weights, optimizer and batch order: the same numbers
     final = read_metrics(run_directory)
@@ -103,7 +98,7 @@ def test_resume_refuses_a_different_config_and_keeps_the_run_record(tmp_path):
     assert read_metrics(tmp_path / "run")["status"] == "completed"
     longer = run_cli([f"resume={tmp_path / 'run'}", "training.epochs=4"], cwd=tmp_path)
     assert longer.returncode == 0
-    assert [row["epoch"] for row in history_rows(tmp_path / "run")] == ["1", "2", "3", "4"]
+    assert [row["epoch"] for row in history_without_time(tmp_path / "run")] == ["1", "2", "3", "4"]
 
 
 EVERYTHING = [  # Adam, dropout (random state), a warm-up cosine schedule and early stopping (counters)
@@ -123,14 +118,14 @@ EVERYTHING = [  # Adam, dropout (random state), a warm-up cosine schedule and ea
 def test_killed_run_with_every_option_resumes_to_the_same_history(tmp_path):
     reference = run_cli([*EVERYTHING, f"hydra.run.dir={tmp_path / 'reference'}"], cwd=tmp_path)
     assert reference.returncode == 0, reference.stderr[-2000:]
-    expected = history_rows(tmp_path / "reference")
+    expected = history_without_time(tmp_path / "reference")
     assert len({row["learning_rate"] for row in expected}) == len(expected)  # the schedule moved every epoch
     run_directory = tmp_path / "killed"
     assert start_and_stop(run_directory, signal.SIGKILL, 3, EVERYTHING, 7) == -9
-    assert 2 <= len(history_rows(run_directory)) < len(expected)  # history.csv is written after every epoch
+    assert 2 <= len(history_without_time(run_directory)) < len(expected)  # history.csv is written after every epoch
     result = run_cli([f"resume={run_directory}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert history_rows(run_directory) == expected
+    assert history_without_time(run_directory) == expected
     final, first = read_metrics(run_directory), read_metrics(tmp_path / "reference")
     for key in ("test_accuracy", "test_loss", "model_epoch", "epochs_run", "best_val_epoch"):
         assert final[key] == first[key], key
@@ -164,7 +159,7 @@ def test_a_signal_before_the_first_epoch_leaves_a_resumable_run(tmp_path):
     result = run_cli([f"resume={run_directory}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert read_metrics(run_directory)["status"] == "completed"
-    assert len(history_rows(run_directory)) == EPOCHS
+    assert len(history_without_time(run_directory)) == EPOCHS
 
 
 @needs_cifar10

@@ -1,8 +1,6 @@
 """The Python API, in-process: `fcbaseline.run` composes like the command line, writes the same run
 folder, returns what it wrote, refuses bad configs with ConfigError, and resumes."""
 
-import csv
-
 import keras
 import pytest
 from omegaconf import OmegaConf
@@ -11,28 +9,21 @@ import fcbaseline
 from fcbaseline.config import compose_config
 from fcbaseline.data import load_dataset
 from fcbaseline.rundir import ARTIFACTS, Status
-
-
-def history(run_dir):
-    with open(run_dir / "history.csv", newline="") as file:
-        return [{key: value for key, value in row.items() if key != "seconds"} for row in csv.DictReader(file)]
+from tests.helpers import history_without_time
 
 
 def test_run_writes_the_run_folder_and_returns_what_it_wrote(tmp_path):
-    result = fcbaseline.run(["dataset=digits", "training.epochs=3", "tracking=none"], run_dir=tmp_path / "run")
+    result = fcbaseline.run(["dataset=digits", "training.epochs=3"], run_dir=tmp_path / "run")  # as the README
     assert result.status == Status.COMPLETED and result.run_dir == tmp_path / "run"
     assert set(result.files) == set(ARTIFACTS)  # every artifact of a finished run, as the command line writes
     assert all(path.is_file() and path.parent.is_relative_to(result.run_dir) for path in result.files.values())
     on_disk = OmegaConf.to_container(OmegaConf.load(result.files["metrics.json"]))
     assert on_disk["test_accuracy"] == pytest.approx(result.metrics["test_accuracy"])
-    assert result.metrics["epochs_run"] == 3 and result.metrics["overrides"] == [
-        "dataset=digits",
-        "training.epochs=3",
-        "tracking=none",
-    ]
+    assert result.metrics["epochs_run"] == 3 and result.metrics["overrides"] == ["dataset=digits", "training.epochs=3"]
+    assert list((result.run_dir / "tensorboard").glob("train/events.out.tfevents.*"))  # tracked by default
     assert result.objective == result.metrics["best_val_accuracy"]
     saved = OmegaConf.load(result.files[".hydra/config.yaml"])
-    composed = compose_config(["dataset=digits", "training.epochs=3", "tracking=none"])
+    composed = compose_config(["dataset=digits", "training.epochs=3"])
     assert OmegaConf.to_container(saved, resolve=True) == OmegaConf.to_container(composed, resolve=True)
     assert "epoch 3/3" in result.files["fcbaseline.log"].read_text()
     # the model file gives the figures the run reported
@@ -58,11 +49,21 @@ def test_a_bad_config_raises_config_error_with_the_command_lines_message(tmp_pat
     assert recorded.status == "failed" and "hidden_sizes[1]=0" in recorded.error
 
 
+def test_hydras_own_settings_and_ambiguous_folders_are_refused(tmp_path):
+    with pytest.raises(fcbaseline.ConfigError, match="Give the run folder as fcbaseline.run"):
+        fcbaseline.run(["resume=true", f"hydra.run.dir={tmp_path / 'run'}"])
+    with pytest.raises(fcbaseline.ConfigError, match="resume=true needs the run folder to continue"):
+        fcbaseline.run(["resume=true"])
+    with pytest.raises(fcbaseline.ConfigError, match="name two folders"):
+        fcbaseline.run([f"resume={tmp_path / 'a'}"], run_dir=tmp_path / "b")
+    assert not list(tmp_path.iterdir())  # nothing was claimed or written
+
+
 def test_a_run_resumed_through_the_api_continues_to_the_same_history(tmp_path):
     common = ["dataset=digits", "tracking=none", "model.hidden_sizes=[32]"]
     straight = fcbaseline.run([*common, "training.epochs=4"], run_dir=tmp_path / "straight")
     fcbaseline.run([*common, "training.epochs=2"], run_dir=tmp_path / "resumed")
     resumed = fcbaseline.run([f"resume={tmp_path / 'resumed'}", "training.epochs=4"])
     assert resumed.run_dir == tmp_path / "resumed" and resumed.metrics["epochs_run"] == 4
-    assert history(tmp_path / "resumed") == history(straight.run_dir)
+    assert history_without_time(tmp_path / "resumed") == history_without_time(straight.run_dir)
     assert "resuming after epoch 2" in resumed.files["fcbaseline.log"].read_text()

@@ -16,10 +16,7 @@ from tests.helpers import (
 )
 from tests.helpers import load_with_cache as load
 
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("FCBASELINE_CACHE_DIR", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @needs_cifar10

@@ -1,7 +1,6 @@
 """The official MNIST files shipped inside the package (fcbaseline/data/mnist/): intact, and found
 after dataset.data_dir and $FCBASELINE_DATA_DIR but before Keras' cache or a download."""
 
-import gzip
 import hashlib
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 import fcbaseline
 from fcbaseline.config import compose_config
 from fcbaseline.data import load_dataset
+from tests.helpers import write_idx_dataset
 
 PACKAGED = Path(fcbaseline.__file__).parent / "data" / "mnist"
 # the published sha256 of the official files (shared/datasets/README.md)
@@ -39,12 +39,6 @@ def offline(tmp_path, monkeypatch):
     assert list(keras_home.iterdir()) == []  # nothing was downloaded or cached
 
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """A gzip-compressed IDX file of unsigned bytes: big-endian magic 0x800 + dims, the dims, the bytes."""
-    header = (0x800 + array.ndim).to_bytes(4, "big") + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
-
-
 def test_packaged_files_are_the_official_ones():
     found = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in PACKAGED.glob("*.gz")}
     assert found == OFFICIAL_SHA256
@@ -64,23 +58,15 @@ def test_data_dir_variable_wins_over_the_packaged_files(offline, monkeypatch):
     root = offline / "data_root"
     folder = root / "mnist"
     folder.mkdir(parents=True)
-    generator = np.random.default_rng(0)
-    arrays = {
-        "train-images-idx3-ubyte.gz": generator.integers(0, 256, (12, 28, 28), dtype=np.uint8),
-        "train-labels-idx1-ubyte.gz": generator.integers(0, 10, 12, dtype=np.uint8),
-        "t10k-images-idx3-ubyte.gz": generator.integers(0, 256, (5, 28, 28), dtype=np.uint8),
-        "t10k-labels-idx1-ubyte.gz": generator.integers(0, 10, 5, dtype=np.uint8),
-    }
-    for name, array in arrays.items():
-        write_idx(folder / name, array)
+    arrays = write_idx_dataset(folder, train=12, test=5)
     monkeypatch.setenv("FCBASELINE_DATA_DIR", str(root))
     dataset = load_dataset(compose_config(["dataset=mnist"]).dataset)
     assert dataset.source == str(folder)
     assert dataset.x_train.shape == (12, 28, 28) and dataset.x_test.shape == (5, 28, 28)
-    assert np.array_equal(dataset.x_train, arrays["train-images-idx3-ubyte.gz"])
-    assert np.array_equal(dataset.y_train, arrays["train-labels-idx1-ubyte.gz"])
-    assert np.array_equal(dataset.x_test, arrays["t10k-images-idx3-ubyte.gz"])
-    assert np.array_equal(dataset.y_test, arrays["t10k-labels-idx1-ubyte.gz"])
+    assert np.array_equal(dataset.x_train, arrays["train_images"])
+    assert np.array_equal(dataset.y_train, arrays["train_labels"])
+    assert np.array_equal(dataset.x_test, arrays["test_images"])
+    assert np.array_equal(dataset.y_test, arrays["test_labels"])
 
 
 def test_not_found_message_offers_the_offline_digits(offline, monkeypatch):
