@@ -3,9 +3,11 @@ plain text; the exit-status table; which keys and overrides name a run; what a s
 
 import json
 import signal
+import sys
 from pathlib import Path
 
 import pytest
+from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from fcbaseline import exits
@@ -131,3 +133,26 @@ def test_a_job_reads_its_sweep_once_from_the_record_the_launching_process_wrote(
     assert job.stopped() == 0
     (tmp_path / ".interrupted").write_text(str(int(signal.SIGTERM)))
     assert job.stopped() == signal.SIGTERM
+
+
+@pytest.mark.parametrize(
+    "error, status",
+    [
+        (ConfigCompositionException("Could not override 'optimizer.lrr'"), 2),  # a usage error
+        (RuntimeError("a joblib worker died"), 1),  # a failure after the run or sweep started
+    ],
+)
+def test_hydras_plain_exit_1_is_a_usage_error_only_when_composing_failed(monkeypatch, error, status):
+    from fcbaseline import __main__, app
+
+    def hydra_reporting():  # what Hydra's run_and_report does with an error: print it, exit 1 while handling it
+        try:
+            raise error
+        except Exception:
+            sys.exit(1)
+
+    monkeypatch.setattr(app, "main", hydra_reporting)
+    monkeypatch.setattr(sys, "argv", ["fcbaseline", "dataset=digits"])
+    with pytest.raises(SystemExit) as exited:
+        __main__.cli()
+    assert exited.value.code == status
