@@ -19,8 +19,11 @@ from tests.helpers import compose_config
 
 
 def train_digits(folder, overrides, extra_callbacks=None):
-    """Train on scikit-learn's digits (test set as validation) with `overrides`; (model, history, status)."""
-    config = compose_config(["dataset=digits", "training.verbose=false", *overrides])
+    """Train on scikit-learn's digits (test set as validation) with `overrides`; (model, history, status).
+    The step-by-step loop, unless `overrides` ask for XLA: compiling the whole-epoch XLA loop takes most of
+    a digits run's time here, and test_whole_epoch_xla_loop_matches_the_step_by_step_loop shows both
+    compute the same updates."""
+    config = compose_config(["dataset=digits", "training.verbose=false", "training.xla=false", *overrides])
     validate(config)
     dataset = data.load_dataset(config.dataset)
     built = assemble(config, dataset, run_dir=folder)
