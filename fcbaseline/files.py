@@ -107,17 +107,33 @@ class FolderLock:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             file.seek(0)
-            holder = file.read().strip() or "another process"
+            holder = file.read().strip()
             file.close()
-            raise FolderBusy(
-                f"{self.folder} is in use by {holder}, which is still running there. Wait for it to end "
-                f"(or stop it with Ctrl-C, then resume), or choose another folder with hydra.run.dir=<folder>."
-            ) from None
+            raise self.busy(holder) from None
         file.truncate(0)
         file.write(f"process {os.getpid()}")
         file.flush()
         self.file = file
         return self
+
+    def check_free(self) -> None:
+        """FolderBusy when another process holds the folder; creates nothing (a refusal leaves no lock file)."""
+        try:
+            file = open(self.folder / self.NAME)
+        except OSError:  # no lock file, or none this process may read: nobody runs there through fcbaseline
+            return
+        with file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise self.busy(file.read().strip()) from None
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+    def busy(self, holder: str) -> "FolderBusy":
+        return FolderBusy(
+            f"{self.folder} is in use by {holder or 'another process'}, which is still running there. Wait for it "
+            f"to end (or stop it with Ctrl-C, then resume), or choose another folder with hydra.run.dir=<folder>."
+        )
 
     def release(self) -> None:
         if self.file is not None:

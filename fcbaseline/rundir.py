@@ -11,6 +11,7 @@ import traceback
 from enum import Enum
 from pathlib import Path
 
+from fcbaseline.errors import ConfigError
 from fcbaseline.files import FolderLock, OutputError, read_json, write_json
 
 METRICS = "metrics.json"
@@ -124,7 +125,34 @@ def check_writable(folder: Path, key: str) -> None:
         ) from None
 
 
-def claim(folder: Path, key: str) -> FolderLock:
-    """The folder, checked writable (OutputError naming `key`) and locked for this process (FolderBusy)."""
+def holds_results(folder: Path):
+    """The first of a run's files that `folder` holds (None: it holds none), a job folder's too for a sweep."""
+    names = (*ARTIFACTS, CHECKPOINT, TENSORBOARD, MLFLOW_RECORD, SWEEP_RECORD, *SUMMARY_FILES, "multirun.yaml")
+    found = [name for name in names if (folder / name).exists()]
+    if not found and folder.is_dir():
+        jobs = sorted(child for child in folder.iterdir() if child.is_dir() and child.name.isdigit())
+        found = [f"{job.name}/{name}" for job in jobs for name in (METRICS, CHECKPOINT) if (job / name).exists()]
+    return found[0] if found else None
+
+
+def claim(folder: Path, key: str, resuming: bool = False) -> FolderLock:
+    """The folder for a run or sweep to work in, locked for this process. Refused, with nothing created:
+    a folder another process works in (FolderBusy), one that holds an earlier run's results when this is a
+    new run (a new run never replaces them), a folder to resume that does not exist (ConfigError), one
+    that cannot be written (OutputError naming `key`)."""
+    lock = FolderLock(folder)
+    lock.check_free()
+    if resuming and not folder.is_dir():
+        raise ConfigError(
+            f"resume: there is no folder {folder} to continue. Point resume at the folder of an interrupted "
+            f"fcbaseline run (resume=<run dir>), or leave resume out to start a new run."
+        )
+    found = None if resuming else holds_results(folder)
+    if found:
+        what = "sweep" if key == "hydra.sweep.dir" else "run"
+        raise ConfigError(
+            f"{folder} already holds the results of an earlier {what} ({found}); a new {what} never replaces them. "
+            f"Continue that {what} with resume={folder}, or give the new one its own folder with {key}=<folder>."
+        )
     check_writable(folder, key)
-    return FolderLock(folder).acquire()
+    return lock.acquire()

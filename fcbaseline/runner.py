@@ -27,8 +27,8 @@ from fcbaseline.context import RunContext, thread_budget
 from fcbaseline.data import load_dataset
 from fcbaseline.data.splits import make_splits
 from fcbaseline.errors import ConfigError
-from fcbaseline.files import FolderBusy, FolderLock
-from fcbaseline.rundir import LOG, RunFolder, Status, check_writable
+from fcbaseline.files import FolderBusy
+from fcbaseline.rundir import LOG, RunFolder, Status, claim
 from fcbaseline.stopping import Interrupted, StopRequests
 
 log = logging.getLogger("fcbaseline")
@@ -56,11 +56,14 @@ def run(overrides: Union[Sequence[str], DictConfig] = (), run_dir: Optional[Unio
     Raises ConfigError or DataError with the command line's messages; Interrupted on SIGINT/SIGTERM."""
     config, given = compose(overrides)
     folder = run_folder(config, given, run_dir)
-    check_writable(folder, "run_dir")
-    with FolderLock(folder), logging_to(folder / LOG):
-        if not config.resume:  # as Hydra does: a resumed run keeps its original record
-            resume.save_config(folder, config, given)
-        return run_in_folder(config, RunContext(folder, tuple(given)))
+    lock = claim(folder, "run_dir", resuming=bool(config.resume))
+    try:
+        with logging_to(folder / LOG):
+            if not config.resume:  # as Hydra does: a resumed run keeps its original record
+                resume.save_config(folder, config, given)
+            return run_in_folder(config, RunContext(folder, tuple(given)))
+    finally:
+        lock.release()
 
 
 def compose(overrides) -> tuple:

@@ -60,6 +60,21 @@ def model_checkpoint(arguments, run_directory: Path):
     )
 
 
+def check_model_checkpoint(arguments) -> None:
+    """The best model's file is a plain name inside the run folder, never a path out of it (a user's file
+    elsewhere would be overwritten) nor one of the run's own files."""
+    from fcbaseline.rundir import ARTIFACTS, CHECKPOINT
+
+    name = arguments.filename
+    plain = name not in ("", ".", "..") and Path(name).name == name and "\\" not in name
+    if not plain or not name.endswith(".keras") or name in (*ARTIFACTS, CHECKPOINT):
+        raise ConfigError(
+            f"training.model_checkpoint.filename={name!r} must be a plain file name ending in .keras, which the "
+            f"best model is written to inside the run folder, and not one of the run's own files (model.keras): "
+            f"e.g. training.model_checkpoint.filename=best_model.keras."
+        )
+
+
 def check_early_stopping(arguments) -> None:
     if arguments.patience < 0 or arguments.start_from_epoch < 0:
         raise ConfigError("training.early_stopping.patience and .start_from_epoch must be >= 0.")
@@ -77,7 +92,7 @@ CALLBACKS: Dict[str, Entry] = {
     "early_stopping": Entry(
         EarlyStoppingConfig, early_stopping, ("wait", "stopped_epoch", "best", "best_epoch"), check_early_stopping
     ),
-    "model_checkpoint": Entry(ModelCheckpointConfig, model_checkpoint, ("best",)),
+    "model_checkpoint": Entry(ModelCheckpointConfig, model_checkpoint, ("best",), check_model_checkpoint),
 }
 PLATEAU_STATE = ("wait", "best", "cooldown_counter")
 INTEGER_STATE = ("wait", "stopped_epoch", "best_epoch", "cooldown_counter")

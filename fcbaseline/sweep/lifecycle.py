@@ -17,6 +17,7 @@ from hydra.experimental.callback import Callback
 
 from fcbaseline import exits, rundir
 from fcbaseline.config.keys import without_resume
+from fcbaseline.errors import ConfigError
 from fcbaseline.files import FolderBusy, OutputError
 from fcbaseline.rundir import SUMMARY_MD, Status
 from fcbaseline.sweep import record
@@ -31,11 +32,11 @@ def resume_command(arguments: List[str], sweep_dir: Path) -> str:
     return " ".join(["python -m fcbaseline", *(shlex.quote(argument) for argument in kept), f"resume={sweep_dir}"])
 
 
-def claim_or_exit(folder: Path, key: str):
-    """The folder claimed (rundir.claim), or one paragraph and exit 2 before anything runs."""
+def claim_or_exit(folder: Path, key: str, resuming: bool):
+    """The folder claimed (rundir.claim), or one paragraph and exit 2 before anything runs or is written."""
     try:
-        return rundir.claim(folder, key)
-    except (OutputError, FolderBusy) as error:
+        return rundir.claim(folder, key, resuming)
+    except (ConfigError, OutputError, FolderBusy) as error:
         print(str(error), file=sys.stderr)
         sys.exit(exits.ExitCode.USAGE)
 
@@ -48,11 +49,11 @@ class Lifecycle(Callback):
         self.jobs_planned = None
 
     def on_run_start(self, config, **kwargs) -> None:
-        self.lock = claim_or_exit(Path(config.hydra.run.dir), "hydra.run.dir")
+        self.lock = claim_or_exit(Path(config.hydra.run.dir), "hydra.run.dir", bool(config.get("resume")))
 
     def on_multirun_start(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        self.lock = claim_or_exit(sweep_dir, "hydra.sweep.dir")
+        self.lock = claim_or_exit(sweep_dir, "hydra.sweep.dir", bool(config.get("resume")))
         self.jobs_planned = record.write(config)["jobs_planned"]
         self.stop = SweepStop(sweep_dir).install()
         self.parent = start_parent(config, sweep_dir)

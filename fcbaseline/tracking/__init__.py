@@ -1,10 +1,10 @@
 """Tracking a run outside its folder: TensorBoard event files (on by default) and MLflow (`tracking=mlflow`).
 
 fcbaseline does not call `model.fit`, which Keras' TensorBoard callback and MLflow's autologging hook
-into, so both are driven here the way those tools expect: per-epoch figures through Keras callbacks
-that the training loop (training/loop.py) calls once per epoch, the run's config and final figures at its start and end. Tracking
-never costs a run: an MLflow server that cannot be reached, or fails mid-run, is reported once in the
-log, and the run goes on with its results on disk.
+into, so both are driven here the way those tools expect: per-epoch figures through Keras callbacks that
+the training loop (training/loop.py) calls once per epoch, the run's config and final figures at its
+start and end. Tracking never costs a run: an MLflow server that cannot be reached, or fails mid-run, is
+reported once in the log, and the run goes on with its results on disk.
 
 Pure decisions (what the config's parameters are, how a status maps to MLflow's) live here; the writers
 in tensorboard.py and mlflow_run.py; the sweep's parent MLflow run in sweep.py.

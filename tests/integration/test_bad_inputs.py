@@ -62,6 +62,10 @@ def empty_root(root):
     pass
 
 
+def a_file_of_mine(root):
+    (root / "important.keras").write_bytes(b"a model of mine, not to be replaced")
+
+
 # (case id, command-line arguments, environment, prepare data under the data root, exit status, message)
 CASES = [
     ("unknown dataset", ["dataset=imagenet"], {}, None, 2, "Could not find 'dataset/imagenet'"),
@@ -129,6 +133,35 @@ CASES = [
         "does not exist or is not a file",
     ),
     ("unwritable output", ["hydra.run.dir=RUN_ROOT/a_file/run"], {}, None, 2, "Cannot write the output folder"),
+    (
+        "new run into a finished run",
+        ["dataset=digits", "hydra.run.dir=RUN_ROOT/outputs/earlier_run"],
+        {},
+        None,
+        2,
+        "already holds the results of an earlier run (metrics.json); a new run never replaces them",
+    ),
+    (
+        "new sweep into a finished one",
+        ["-m", "dataset=digits", "model.hidden_sizes=[8],[16]", "hydra.sweep.dir=RUN_ROOT/outputs/earlier_run"],
+        {},
+        None,
+        2,
+        "Continue that run with resume=",
+    ),
+    ("resume a folder that is not there", ["resume=RUN_ROOT/no_such_run"], {}, None, 2, "there is no folder"),
+    (
+        "checkpoint outside the run folder",
+        [
+            "dataset=digits",
+            "training.callbacks=[model_checkpoint]",
+            "training.model_checkpoint.filename=DATA/important.keras",
+        ],
+        {},
+        a_file_of_mine,
+        2,
+        "must be a plain file name ending in .keras",
+    ),
     ("backend not installed", [], {"KERAS_BACKEND": "jax"}, None, 2, "KERAS_BACKEND=jax"),
     ("data root missing", [], {"FCBASELINE_DATA_DIR": "MISSING"}, None, 1, "does not exist or is not a folder"),
     (
@@ -206,7 +239,7 @@ def test_bad_input(tmp_path, case, arguments, environment, prepare, exit_code, m
     (earlier / "metrics.json").write_text('{"status": "completed"}')
     before = fingerprint(tmp_path)
 
-    arguments = [argument.replace("RUN_ROOT", str(tmp_path)) for argument in arguments]
+    arguments = [argument.replace("RUN_ROOT", str(tmp_path)).replace("DATA", str(data_root)) for argument in arguments]
     environment = {key: value.replace("MISSING", str(tmp_path / "missing")) for key, value in environment.items()}
     result = run_cli(arguments, cwd=tmp_path, data_dir=data_root, extra_environment=environment)
     output = result.stdout + result.stderr
@@ -219,6 +252,7 @@ def test_bad_input(tmp_path, case, arguments, environment, prepare, exit_code, m
     changed = {path for path in set(before) | set(after) if before.get(path) != after.get(path)}
     # no file that was there before was changed or deleted (new ones: this attempt's log and record)
     assert not [path for path in changed if path in before], changed
+    assert not (tmp_path / "no_such_run").exists()  # a refused start leaves no folder behind
 
 
 def test_a_full_disk_leaves_no_half_written_file(tmp_path):

@@ -67,3 +67,11 @@ def test_a_run_resumed_through_the_api_continues_to_the_same_history(tmp_path):
     assert resumed.run_dir == tmp_path / "resumed" and resumed.metrics["epochs_run"] == 4
     assert history_without_time(tmp_path / "resumed") == history_without_time(straight.run_dir)
     assert "resuming after epoch 2" in resumed.files["fcbaseline.log"].read_text()
+
+
+def test_a_new_run_never_replaces_an_earlier_runs_results(tmp_path):
+    first = fcbaseline.run(["dataset=digits", "training.epochs=1", "tracking=none"], run_dir=tmp_path / "run")
+    before = {name: path.read_bytes() for name, path in first.files.items()}
+    with pytest.raises(fcbaseline.ConfigError, match=r"already holds the results of an earlier run \(metrics.json\)"):
+        fcbaseline.run(["dataset=digits", "training.epochs=2", "tracking=none"], run_dir=tmp_path / "run")
+    assert {name: path.read_bytes() for name, path in first.files.items()} == before

@@ -104,6 +104,13 @@ def test_schema_refuses_unknown_keys_and_wrong_types(override, refusal, message)
         (["training.validation=train"], "training.validation='train'"),
         (["training.validation_fraction=1.5"], "validation_fraction=1.5"),
         (["dataset.name=mnistt"], "Did you mean 'mnist'"),
+        *[  # the best model's file stays inside the run folder and never takes a run file's name
+            (
+                ["training.callbacks=[model_checkpoint]", f"training.model_checkpoint.filename={name}"],
+                "must be a plain file name ending in .keras",
+            )
+            for name in ("/elsewhere/important.keras", "../up.keras", "sub/best.keras", "best", "model.keras")
+        ],
     ],
 )
 def test_semantic_checks_name_the_key_and_the_fix(overrides, message):

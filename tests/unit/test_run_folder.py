@@ -2,6 +2,8 @@
 plain text; the exit-status table; which keys and overrides name a run; what a sweep job knows."""
 
 import json
+import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from fcbaseline import exits
+from fcbaseline import exits, rundir
 from fcbaseline.config import ConfigError
 from fcbaseline.config.keys import is_result_free, without_bookkeeping
 from fcbaseline.context import RunContext, run_name
@@ -156,3 +158,43 @@ def test_hydras_plain_exit_1_is_a_usage_error_only_when_composing_failed(monkeyp
     with pytest.raises(SystemExit) as exited:
         __main__.cli()
     assert exited.value.code == status
+
+
+def everything_under(folder: Path) -> dict:
+    return {str(path): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize(
+    "layout, resuming, refusal",
+    [
+        ({"run/metrics.json": "{}"}, False, "already holds the results of an earlier run (metrics.json)"),
+        ({"run/checkpoint.npz": "x"}, False, "already holds the results of an earlier run (checkpoint.npz)"),
+        ({"run/3/metrics.json": "{}"}, False, "already holds the results of an earlier run (3/metrics.json)"),
+        ({"run/summary.csv": ""}, False, "already holds the results of an earlier run (summary.csv)"),
+        ({}, True, "there is no folder"),  # resume=<a folder that does not exist>
+    ],
+)
+def test_a_claim_refused_leaves_everything_as_it_was(tmp_path, layout, resuming, refusal):
+    for name, text in layout.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    before = everything_under(tmp_path)
+    with pytest.raises(ConfigError, match=re.escape(refusal)) as refused:
+        rundir.claim(tmp_path / "run", "hydra.run.dir", resuming)
+    assert "resume=" in str(refused.value)  # the way forward is named
+    assert everything_under(tmp_path) == before and (layout or not (tmp_path / "run").exists())
+
+
+def test_a_claim_takes_a_new_folder_a_folder_of_other_files_or_a_run_to_resume(tmp_path):
+    rundir.claim(tmp_path / "new", "run_dir").release()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    rundir.claim(tmp_path / "mine", "run_dir").release()
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "metrics.json").write_text("{}")
+    lock = rundir.claim(tmp_path / "old", "run_dir", resuming=True)
+    try:  # while one process works there, another is refused, and no second lock file appears
+        with pytest.raises(FolderBusy, match=f"in use by process {os.getpid()}"):
+            rundir.claim(tmp_path / "old", "run_dir", resuming=True)
+    finally:
+        lock.release()
