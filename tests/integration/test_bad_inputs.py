@@ -147,7 +147,7 @@ CASES = [
         {},
         None,
         2,
-        "Continue that run with resume=",
+        "a new sweep never replaces them. Continue that sweep with resume=",
     ),
     ("resume a folder that is not there", ["resume=RUN_ROOT/no_such_run"], {}, None, 2, "there is no folder"),
     (
