@@ -52,6 +52,12 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
                 f"optionally with training.epochs=N), or start a new run."
             )
     saved = OmegaConf.create(checkpoint["config"])
+    done = len(checkpoint["history"].get("epoch", []))
+    if more_epochs and config.training.epochs < done:
+        raise ConfigError(
+            f"resume={config.resume} training.epochs={config.training.epochs}: the run has already completed {done} "
+            f"epochs. Ask for at least {done} (training.epochs={done} finishes it where it is), or start a new run."
+        )
     if more_epochs:
         saved.training.epochs = config.training.epochs
     saved.resume = config.resume

@@ -14,15 +14,16 @@ from typing import Callable, Dict, Tuple
 
 from fcbaseline.components.schedules import MONITORS
 from fcbaseline.errors import ConfigError, check_name
+from fcbaseline.ranges import ranged
 
 
 @dataclass
 class EarlyStoppingConfig:
     monitor: str = "val_loss"
-    patience: int = 10
-    min_delta: float = 0.0
+    patience: int = ranged(10, 0, example="10")
+    min_delta: float = ranged(0.0, 0, example="0.001")
     restore_best_weights: bool = True
-    start_from_epoch: int = 0
+    start_from_epoch: int = ranged(0, 0, example="5")
 
 
 @dataclass

@@ -8,13 +8,14 @@ from typing import Callable, Dict
 from fcbaseline.components import schedules
 from fcbaseline.components.schedules import ScheduleConfig
 from fcbaseline.errors import ConfigError, check_name
+from fcbaseline.ranges import ranged
 
 
 @dataclass
 class SGDConfig:
     name: str = "sgd"
-    lr: float = 0.01
-    momentum: float = 0.0
+    lr: float = ranged(0.01, 0, low_open=True, example="0.01")
+    momentum: float = ranged(0.0, 0, 1, high_open=True, example="0.9")
     nesterov: bool = False
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
@@ -22,26 +23,26 @@ class SGDConfig:
 @dataclass
 class AdamConfig:
     name: str = "adam"
-    lr: float = 0.001
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-7
+    lr: float = ranged(0.001, 0, low_open=True, example="0.001")
+    beta_1: float = ranged(0.9, 0, 1, high_open=True, example="0.9")
+    beta_2: float = ranged(0.999, 0, 1, high_open=True, example="0.999")
+    epsilon: float = ranged(1e-7, 0, low_open=True, example="1e-7")
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
 
 @dataclass
 class AdamWConfig(AdamConfig):  # Adam's fields, and decoupled weight decay
     name: str = "adamw"
-    weight_decay: float = 0.004
+    weight_decay: float = ranged(0.004, 0, example="0.004")
 
 
 @dataclass
 class RMSpropConfig:
     name: str = "rmsprop"
-    lr: float = 0.001
-    rho: float = 0.9
-    momentum: float = 0.0
-    epsilon: float = 1e-7
+    lr: float = ranged(0.001, 0, low_open=True, example="0.001")
+    rho: float = ranged(0.9, 0, 1, high_open=True, example="0.9")
+    momentum: float = ranged(0.0, 0, 1, high_open=True, example="0.9")
+    epsilon: float = ranged(1e-7, 0, low_open=True, example="1e-7")
     centered: bool = False
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 

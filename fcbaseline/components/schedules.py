@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict
 
 from fcbaseline.errors import ConfigError, check_name
+from fcbaseline.ranges import ranged
 
 # What a callback or a plateau schedule may watch: the figures each epoch's logs carry.
 MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
@@ -15,13 +16,13 @@ MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
 @dataclass
 class ScheduleConfig:
     name: str = "constant"
-    decay_epochs: int = 10  # step: epochs between drops; exponential: epochs per factor
-    factor: float = 0.5  # step, exponential, plateau: the learning rate is multiplied by this
-    warmup_epochs: int = 0  # cosine: linear warm-up from 0 to optimizer.lr first
-    final_lr_fraction: float = 0.0  # cosine: the last epoch's rate as a fraction of optimizer.lr
+    decay_epochs: int = ranged(10, 1, example="10")  # step: epochs between drops; exponential: epochs per factor
+    factor: float = ranged(0.5, 0, 1, low_open=True, high_open=True, example="0.5")  # the rate is multiplied by it
+    warmup_epochs: int = ranged(0, 0, example="2")  # cosine: linear warm-up from 0 to optimizer.lr first
+    final_lr_fraction: float = ranged(0.0, 0, 1, example="0.1")  # cosine: the last epoch's rate / optimizer.lr
     monitor: str = "val_loss"  # plateau: the figure watched
-    patience: int = 5  # plateau: epochs without improvement before a reduction
-    min_lr: float = 0.0  # plateau: never below this
+    patience: int = ranged(5, 0, example="5")  # plateau: epochs without improvement before a reduction
+    min_lr: float = ranged(0.0, 0, example="1e-5")  # plateau: never below this
 
 
 def constant_rate(optimizer, steps_per_epoch: int, epochs: int):

@@ -13,6 +13,7 @@ from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from fcbaseline.components.callbacks import EarlyStoppingConfig, ModelCheckpointConfig
 from fcbaseline.components.optimizers import OPTIMIZERS
 from fcbaseline.data.registry import DatasetConfig
+from fcbaseline.ranges import SEED_MAX, ranged
 
 # Names a hidden layer may use; each is a string `keras.layers.Dense(activation=...)` accepts.
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu", "softplus", "linear")
@@ -24,19 +25,19 @@ class ModelConfig:
     activation: Any = MISSING
     output_activation: str = "softmax"
     dropout: Any = 0.0  # one rate for every hidden layer, or a list, one per layer
-    l2: float = 0.0  # L2 penalty on every Dense kernel, added to the training loss
+    l2: float = ranged(0.0, 0, example="1e-4")  # L2 penalty on every Dense kernel, added to the training loss
     batch_norm: bool = False  # BatchNormalization between each hidden Dense layer and its activation
 
 
 @dataclass
 class TrainingConfig:
-    epochs: int = 100
-    batch_size: int = MISSING
-    seed: int = 42
+    epochs: int = ranged(100, 1, example="20")
+    batch_size: int = ranged(MISSING, 1, example="128")
+    seed: int = ranged(42, 0, SEED_MAX, example="42")  # NumPy's and TensorFlow's range
     validation: str = "auto"  # data/splits.validation_mode: test for a single run, split in a sweep
-    validation_fraction: float = 0.1
+    validation_fraction: float = ranged(0.1, 0, 1, low_open=True, high_open=True, example="0.1")
     verbose: bool = True
-    threads: Optional[int] = None
+    threads: Optional[int] = ranged(None, 1, example="2")
     xla: Optional[bool] = None  # null: automatic (training/epoch.use_xla)
     precision: str = "float32"  # or bfloat16: hidden layers compute in bfloat16 (model.PRECISIONS)
     progress_bar: bool = True  # a live bar in a terminal (progress.wants_bar); log lines carry the ETA anyway

@@ -5,22 +5,34 @@ express (positive sizes, known names, list lengths). Each component's own checks
 import importlib.util
 from typing import Sequence
 
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from fcbaseline.components import callbacks, optimizers
-from fcbaseline.config.schema import ACTIVATIONS, dropout_rates, hidden_activations
+from fcbaseline.config.schema import ACTIVATIONS, Config, dropout_rates, hidden_activations
 from fcbaseline.data import registry as datasets
 from fcbaseline.errors import ConfigError, check_name
+from fcbaseline.ranges import check_schema
 
 
 def validate(config: DictConfig) -> None:
-    """Refuse a composed config that type checks but cannot run."""
+    """Refuse a composed config that type checks but cannot run: unknown keys first (also added with
+    `+key=`), then each part's own checks, then every value against the range its schema declares."""
+    check_structure(config, ranges=False)
     datasets.validate(config.dataset)
     validate_model(config.model)
     optimizers.validate(config.optimizer, config.training.epochs)
     validate_training(config.training)
     callbacks.validate(config.training)
     validate_tracking(config.tracking)
+    check_structure(config, ranges=True)
+
+
+def check_structure(config: DictConfig, ranges: bool) -> None:
+    own = OmegaConf.masked_copy(config, [key for key in config if key != "hydra"])  # Hydra's node, when composed in
+    check_schema(own, Config, ranges=ranges)
+    optimizer = optimizers.OPTIMIZERS.get(config.optimizer.get("name"))
+    if optimizer is not None:  # its block is typed by the chosen optimizer's own schema
+        check_schema(config.optimizer, optimizer.schema, "optimizer", ranges)
 
 
 def validate_training(training: DictConfig) -> None:

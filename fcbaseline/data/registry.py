@@ -10,6 +10,7 @@ from omegaconf import MISSING
 from fcbaseline.data import arrays, folders
 from fcbaseline.data.builtin import BUILTIN, load_builtin
 from fcbaseline.errors import ConfigError, check_name
+from fcbaseline.ranges import SEED_MAX, ranged
 
 
 @dataclass
@@ -29,8 +30,9 @@ class DatasetConfig:
     file: Optional[str] = None  # arrays: the .npz file
     image_size: Optional[List[int]] = None  # image_folder: [height, width] to resize to
     color_mode: str = "rgb"  # image_folder: grayscale or rgb
-    test_fraction: float = 0.2  # image_folder without train/ and test/: the held-out share
-    split_seed: int = 0  # image_folder: the test split's seed (fixed, so seed sweeps share one test set)
+    test_fraction: float = ranged(0.2, 0, 1, low_open=True, high_open=True, example="0.2")  # image_folder
+    # without train/ and test/: the held-out share; split_seed: that split's seed (fixed: seed sweeps share it)
+    split_seed: int = ranged(0, 0, SEED_MAX, example="0")
     skip_bad_files: bool = False  # image_folder: leave unreadable images out instead of stopping
 
 

@@ -75,3 +75,11 @@ def test_a_new_run_never_replaces_an_earlier_runs_results(tmp_path):
     with pytest.raises(fcbaseline.ConfigError, match=r"already holds the results of an earlier run \(metrics.json\)"):
         fcbaseline.run(["dataset=digits", "training.epochs=2", "tracking=none"], run_dir=tmp_path / "run")
     assert {name: path.read_bytes() for name, path in first.files.items()} == before
+
+
+def test_a_resume_asking_for_fewer_epochs_than_done_is_refused_and_changes_nothing(tmp_path):
+    first = fcbaseline.run(["dataset=digits", "training.epochs=3", "tracking=none"], run_dir=tmp_path / "run")
+    before = {name: path.read_bytes() for name, path in first.files.items() if name != "fcbaseline.log"}
+    with pytest.raises(fcbaseline.ConfigError, match="has already completed 3 epochs. Ask for at least 3"):
+        fcbaseline.run([f"resume={tmp_path / 'run'}", "training.epochs=1"])
+    assert {name: path.read_bytes() for name, path in first.files.items() if name != "fcbaseline.log"} == before

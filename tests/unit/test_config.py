@@ -155,3 +155,46 @@ def test_mlflow_missing_is_a_config_error_naming_the_extra(monkeypatch):
     with pytest.raises(ConfigError, match=r"pip install -e '\.\[mlflow\]'.*tracking=tensorboard"):
         validate(config)
     validate(compose_config(["tracking=tensorboard"]))
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [  # every numeric field is checked against the range its schema declares, NaN and infinity included
+        (["training.seed=-1"], r"training.seed=-1 is out of range: it must be a whole number in \[0, 4294967295\]"),
+        (["training.seed=99999999999"], r"in \[0, 4294967295\]"),
+        (["dataset.split_seed=-1"], r"dataset.split_seed=-1 is out of range"),
+        (
+            ["optimizer.momentum=-0.5"],
+            r"optimizer.momentum=-0.5 is out of range: it must be a finite number in \[0, 1\)",
+        ),
+        (["optimizer=adam", "optimizer.beta_1=1.5"], r"optimizer.beta_1=1.5 is out of range"),
+        (
+            ["optimizer=adam", "optimizer.epsilon=0"],
+            r"optimizer.epsilon=0.0 is out of range: it must be a finite number > 0",
+        ),
+        (["optimizer=adamw", "optimizer.weight_decay=-5"], r"optimizer.weight_decay=-5.0 is out of range"),
+        (["optimizer=rmsprop", "optimizer.rho=1"], r"optimizer.rho=1.0 is out of range"),
+        (["optimizer.lr=inf"], r"optimizer.lr=inf is out of range: it must be a finite number > 0"),
+        (["model.l2=nan"], r"model.l2=nan is out of range: it must be a finite number >= 0"),
+        (["optimizer.schedule.min_lr=-1"], r"optimizer.schedule.min_lr=-1.0 is out of range"),
+        (["training.callbacks=[early_stopping]", "training.early_stopping.min_delta=-1"], r"min_delta=-1.0 is out"),
+        (["training.threads=0"], r"training.threads=0 must be a positive number of threads"),  # its own check first
+    ],
+)
+def test_values_outside_their_declared_range_are_refused(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose_config(overrides))
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [  # `+key=value` adds a key Hydra does not know either: refused like any unknown key, with the closest one
+        ("+training.foo=3", r"training.foo is not a config key. .*training has: epochs, batch_size"),
+        ("+optimizer.momentun=0.9", r"optimizer.momentun is not a config key. Did you mean 'momentum'\?"),
+        ("+model.dropuot=0.1", r"model.dropuot is not a config key. Did you mean 'dropout'\?"),
+        ("+foo=1", r"foo is not a config key. The config has: dataset, model, optimizer"),
+    ],
+)
+def test_keys_added_with_plus_that_the_schema_lacks_are_refused(override, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose_config([override]))
