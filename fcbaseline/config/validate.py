@@ -3,6 +3,7 @@ express (positive sizes, known names, list lengths). Each component's own checks
 (components/, data/registry.py); this module runs them all."""
 
 import importlib.util
+from dataclasses import fields
 from typing import Sequence
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -31,7 +32,10 @@ def check_structure(config: DictConfig, ranges: bool) -> None:
     own = OmegaConf.masked_copy(config, [key for key in config if key != "hydra"])  # Hydra's node, when composed in
     check_schema(own, Config, ranges=ranges)
     optimizer = optimizers.OPTIMIZERS.get(config.optimizer.get("name"))
-    if optimizer is not None:  # its block is typed by the chosen optimizer's own schema
+    own_fields = {item.name for item in fields(optimizer.schema)} if optimizer is not None else None
+    # its block is typed by the chosen optimizer's own schema; one missing its fields is another
+    # optimizer's block renamed (optimizer.name=adam on optimizer=sgd), which optimizers.validate explains
+    if own_fields is not None and own_fields <= set(config.optimizer.keys()):
         check_schema(config.optimizer, optimizer.schema, "optimizer", ranges)
 
 

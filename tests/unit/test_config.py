@@ -193,6 +193,7 @@ def test_values_outside_their_declared_range_are_refused(overrides, message):
         ("+optimizer.momentun=0.9", r"optimizer.momentun is not a config key. Did you mean 'momentum'\?"),
         ("+model.dropuot=0.1", r"model.dropuot is not a config key. Did you mean 'dropout'\?"),
         ("+foo=1", r"foo is not a config key. The config has: dataset, model, optimizer"),
+        ("optimizer.name=adam", r"does not match the chosen optimizer config"),  # a renamed block, not unknown keys
     ],
 )
 def test_keys_added_with_plus_that_the_schema_lacks_are_refused(override, message):
