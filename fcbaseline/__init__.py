@@ -6,8 +6,7 @@
 `run` composes the config as `python -m fcbaseline <overrides>` would and trains into a run folder
 (runner.py); TensorFlow is imported only when a run needs it."""
 
-from fcbaseline.data.common import DataError
-from fcbaseline.errors import ConfigError
+from fcbaseline.errors import ConfigError, DataError
 from fcbaseline.rundir import Status
 from fcbaseline.runner import RunResult, run
 from fcbaseline.stopping import Interrupted

@@ -25,6 +25,14 @@ def cli() -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     from fcbaseline import app  # quiet.py sets TensorFlow's log level before anything imports it
+    from fcbaseline.config.user_files import check_user_config_files
+    from fcbaseline.errors import ConfigError
+
+    try:
+        check_user_config_files(sys.argv[1:])
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        sys.exit(ExitCode.USAGE)
 
     try:
         app.main()

@@ -2,8 +2,10 @@
 their checks) the XLA compilation cache, the quiet import and the job's thread budget, set before
 TensorFlow's first operation."""
 
+import gc
 import logging
 import os
+from contextlib import contextmanager
 
 from fcbaseline import quiet, threads, xla_cache
 from fcbaseline.data import cache
@@ -41,3 +43,35 @@ def start(budget) -> int:
             f"a launcher that gives each job its own process (hydra/launcher=joblib) can give each its own number."
         )
     return in_use
+
+
+@contextmanager
+def graphs_released():
+    """Around a run's TensorFlow part: what it traced is released when it ends, so that the jobs of a sweep
+    that share a process (the basic launcher, an Optuna search) stay as light as the first.
+
+    Keras' optimizer sums gradients over replicas through tf.custom_gradient, which registers a gradient
+    function in TensorFlow's process-wide registry for each trace and never removes it
+    (tensorflow/tensorflow#97697); each one keeps its whole traced graph alive, with the model's variables
+    it captured. The run's own entries are dropped when it ends: nothing differentiates those graphs again.
+    A TensorFlow without that registry changes nothing here."""
+    registry = _gradient_registry()
+    before = set(registry)
+    try:
+        yield
+    finally:
+        for name in [name for name in registry if name not in before and name.startswith("CustomGradient-")]:
+            del registry[name]
+        import keras
+
+        keras.backend.clear_session()
+        gc.collect()
+
+
+def _gradient_registry() -> dict:
+    try:
+        from tensorflow.python.framework import ops
+
+        return ops._gradient_registry._registry
+    except (ImportError, AttributeError):
+        return {}

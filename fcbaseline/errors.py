@@ -1,6 +1,7 @@
-"""The error every config check raises, and the name check they share (with a "did you mean").
+"""The two errors a user can fix: a config that cannot run (exit 2) and a file that cannot be read as what
+it should be (exit 1), and the name check the config checks share (with a "did you mean").
 
-Its own module, imported by config/, components/ and data/ alike without importing any of them."""
+Its own module, imported by config/, components/, data/ and reading.py alike without importing any of them."""
 
 import difflib
 from typing import Any
@@ -8,6 +9,10 @@ from typing import Any
 
 class ConfigError(ValueError):
     """A config value that cannot run; the message names the key and how to fix it."""
+
+
+class DataError(RuntimeError):
+    """Data, or a run's own file, that cannot be found or read; the message names the file and the fix."""
 
 
 def closest(value: str, choices) -> str:

@@ -22,8 +22,7 @@ def interrupted(signal_number: int) -> int:
 def expected_exit(error: BaseException) -> Optional[ExitCode]:
     """The table: the exit of a usage, data or output problem, which gets one clear paragraph and no
     traceback (unless HYDRA_FULL_ERROR=1); None for anything else (a bug: logged with its traceback, exit 1)."""
-    from fcbaseline.data.common import DataError
-    from fcbaseline.errors import ConfigError
+    from fcbaseline.errors import ConfigError, DataError
     from fcbaseline.files import FolderBusy, OutputError
 
     table = (

@@ -23,6 +23,24 @@ def output_error(path: Path, error: OSError) -> OutputError:
     )
 
 
+def check_creatable(folder: Path, fix: str) -> None:
+    """Refuse a folder that cannot be made and written, before any work, creating nothing (a probe file is
+    written and removed in the nearest folder that exists): ConfigError, a setting to change (exit 2)."""
+    from fcbaseline.errors import ConfigError
+
+    existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    probe = existing / f".fcbaseline-write-test-{os.getpid()}"
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(0, "a file is in the way, not a folder")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"Cannot write {folder} ({error.strerror or error} at {existing}). {fix}") from None
+
+
 def flush_to_disk(path: Path) -> None:
     """fsync: the file's bytes reach the disk before a rename makes them the result (a power cut
     after the rename must not leave an empty file under the final name)."""

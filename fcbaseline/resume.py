@@ -8,10 +8,13 @@ from typing import List, Optional, Tuple
 from omegaconf import DictConfig, OmegaConf
 
 from fcbaseline.config.keys import RESULT_FREE_KEYS, key_of, without_resume
-from fcbaseline.errors import ConfigError
+from fcbaseline.errors import ConfigError, DataError
 from fcbaseline.files import write_text
+from fcbaseline.reading import read_text, read_yaml_mapping
 from fcbaseline.rundir import CHECKPOINT, FINAL_STATUSES, SAVED_CONFIG, SAVED_OVERRIDES, RunFolder, Status
 from fcbaseline.training.checkpoint import load_checkpoint
+
+RECORD_FIX = "Restore it from a backup, or start anew in a new folder."
 
 
 def differences(config: DictConfig, saved_yaml: str, ignoring=("resume",)) -> List[str]:
@@ -31,7 +34,7 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
     interrupted_early = RunFolder(output_dir).status() == Status.INTERRUPTED
     if not path.is_file() and interrupted_early and saved_config.is_file():
         # stopped before its first epoch ended (while loading data or compiling): start it again as it was
-        saved = OmegaConf.load(saved_config)
+        saved = read_yaml_mapping(saved_config, "the run's saved config", RECORD_FIX, kind=DataError)
         saved.resume = config.resume
         return saved, None
     if not path.is_file():
@@ -85,7 +88,9 @@ def sweep_job(config: DictConfig, output_dir: Path, overrides: List[str]):
     metrics = RunFolder(output_dir).metrics()
     checkpoint = load_checkpoint(output_dir / CHECKPOINT) if (output_dir / CHECKPOINT).is_file() else None
     saved_config = output_dir / SAVED_CONFIG
-    ran_with = checkpoint["config"] if checkpoint else saved_config.read_text() if saved_config.is_file() else None
+    ran_with = checkpoint["config"] if checkpoint else None
+    if ran_with is None and saved_config.is_file():
+        ran_with = read_text(saved_config, "the job's saved config", RECORD_FIX)
     changed = None if ran_with is None else differences(config, ran_with, ignoring=RESULT_FREE_KEYS)
     action, reason = sweep_decision(metrics.get("status"), checkpoint is not None, changed)
     if action == "skip":

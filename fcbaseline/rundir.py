@@ -66,6 +66,7 @@ class RunFolder:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.started = False  # whether this process has begun training here (start)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -79,6 +80,7 @@ class RunFolder:
     def start(self, description: dict) -> None:
         """Training is about to begin: what the run is, with status running."""
         write_json(self.file(METRICS), {"status": Status.RUNNING, **description})
+        self.started = True
 
     def finish(self, metrics: dict) -> None:
         write_json(self.file(METRICS), metrics)
@@ -112,14 +114,15 @@ class RunFolder:
 
 
 def check_writable(folder: Path, key: str) -> None:
-    """Refuse, before any work, an output folder that cannot be written (OutputError naming `key`)."""
+    """Refuse, before any work, an output folder that cannot be written: a setting to change, so a
+    ConfigError naming `key` (exit 2), unlike a write that fails later (OutputError, exit 1)."""
     probe = folder / ".fcbaseline-write-test"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        raise OutputError(
+        raise ConfigError(
             f"Cannot write the output folder {folder} ({type(error).__name__}: {error.strerror or error}). "
             f"Choose a writable folder with {key}=<folder>, or fix the permissions."
         ) from None
@@ -135,18 +138,24 @@ def holds_results(folder: Path):
     return found[0] if found else None
 
 
-def claim(folder: Path, key: str, resuming: bool = False) -> FolderLock:
-    """The folder for a run or sweep to work in, locked for this process. Refused, with nothing created:
-    a folder another process works in (FolderBusy), one that holds an earlier run's results when this is a
-    new run (a new run never replaces them), a folder to resume that does not exist (ConfigError), one
-    that cannot be written (OutputError naming `key`)."""
-    lock = FolderLock(folder)
-    lock.check_free()
-    if resuming and not folder.is_dir():
+def check_exists(folder: Path) -> None:
+    """Refuse to resume a folder that is not there."""
+    if not folder.is_dir():
         raise ConfigError(
             f"resume: there is no folder {folder} to continue. Point resume at the folder of an interrupted "
             f"fcbaseline run (resume=<run dir>), or leave resume out to start a new run."
         )
+
+
+def claim(folder: Path, key: str, resuming: bool = False) -> FolderLock:
+    """The folder for a run or sweep to work in, locked for this process. Refused, with nothing created:
+    a folder another process works in (FolderBusy), one that holds an earlier run's results when this is a
+    new run (a new run never replaces them), a folder to resume that does not exist (ConfigError), one
+    that cannot be written (ConfigError naming `key`)."""
+    lock = FolderLock(folder)
+    lock.check_free()
+    if resuming:
+        check_exists(folder)
     found = None if resuming else holds_results(folder)
     if found:
         what = "sweep" if key == "hydra.sweep.dir" else "run"

@@ -28,7 +28,7 @@ from fcbaseline.data import load_dataset
 from fcbaseline.data.splits import make_splits
 from fcbaseline.errors import ConfigError
 from fcbaseline.files import FolderBusy
-from fcbaseline.rundir import LOG, RunFolder, Status, claim
+from fcbaseline.rundir import LOG, RunFolder, Status, check_exists, claim
 from fcbaseline.stopping import Interrupted, StopRequests
 
 log = logging.getLogger("fcbaseline")
@@ -56,6 +56,7 @@ def run(overrides: Union[Sequence[str], DictConfig] = (), run_dir: Optional[Unio
     Raises ConfigError or DataError with the command line's messages; Interrupted on SIGINT/SIGTERM."""
     config, given = compose(overrides)
     folder = run_folder(config, given, run_dir)
+    preflight(config, given, folder)
     lock = claim(folder, "run_dir", resuming=bool(config.resume))
     try:
         with logging_to(folder / LOG):
@@ -128,6 +129,19 @@ def logging_to(path: Path):
         ours.setLevel(level)
 
 
+def preflight(config: DictConfig, overrides: Sequence[str], run_dir: Path, resuming: bool = True) -> None:
+    """The checks that need neither data nor TensorFlow, made before a single run's folder is claimed, so
+    that a refusal leaves nothing behind: no folder for a new run, no file changed for a resumed one (its
+    checkpoint and saved config are read and checked here). execute makes them again, for sweep jobs."""
+    backend.check_backend()
+    check_overrides(overrides)
+    validate(config)
+    if config.resume and resuming:  # a sweep's jobs decide one by one (resume.sweep_job)
+        check_exists(Path(run_dir))
+        resumed, _ = resume.single_run(config, Path(run_dir), list(overrides))
+        validate(resumed)
+
+
 def run_in_folder(config: DictConfig, context: RunContext) -> RunResult:
     """The run in `context.run_dir`, which the caller has claimed (locked, .hydra/ written)."""
     folder = RunFolder(context.run_dir)
@@ -138,8 +152,8 @@ def run_in_folder(config: DictConfig, context: RunContext) -> RunResult:
             folder.interrupt()
             raise
         except Exception as error:
-            if not (isinstance(error, FolderBusy) or (config.resume and isinstance(error, ConfigError))):
-                folder.fail(error)  # a refused resume, or a folder in use, is left exactly as it was
+            if not (isinstance(error, FolderBusy) or (config.resume and not folder.started)):
+                folder.fail(error)  # a resume that cannot begin, or a folder in use, is left exactly as it was
             raise
 
 
@@ -154,14 +168,8 @@ def execute(config: DictConfig, context: RunContext, folder: RunFolder, stop: St
     splits = make_splits(load_dataset(config.dataset), config.training, context.in_sweep)
     stop.check()
     threads_in_use = backend.start(thread_budget(config.training.threads, context))
-    from fcbaseline import execution  # TensorFlow's part of the run: imported once TensorFlow has started
-
-    prepared = execution.prepare_training(config, context, splits, threads_in_use, checkpoint)
-    folder.start(prepared.description)
-    architecture, parameters = prepared.assembled.architecture, prepared.description["parameters"]
-    log.info(f"model {architecture}, {parameters:,} parameters, optimizer {config.optimizer.name}")
-    stop.check()
-    status, metrics = execution.train_and_report(config, context, folder, splits, prepared, stop, started)
+    with backend.graphs_released():  # the next job of a sweep in this process starts as light as this one
+        status, metrics = train(config, context, folder, (splits, checkpoint, threads_in_use), stop, started)
     log.info(
         f"{status}: test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} after "
         f"{metrics['epochs_run']} epochs in {metrics['wall_time_seconds']:.1f}s; results in {context.run_dir}"
@@ -169,6 +177,19 @@ def execute(config: DictConfig, context: RunContext, folder: RunFolder, stop: St
     if status == Status.INTERRUPTED:
         raise Interrupted(stop.received)
     return RunResult(status, metrics, context.run_dir, folder.files())
+
+
+def train(config: DictConfig, context: RunContext, folder: RunFolder, inputs, stop: StopRequests, started: float):
+    """TensorFlow's part: assemble, metrics.json (running), train, report; (status, final metrics)."""
+    from fcbaseline import execution  # imported once TensorFlow has started
+
+    splits, checkpoint, threads_in_use = inputs
+    prepared = execution.prepare_training(config, context, splits, threads_in_use, checkpoint)
+    folder.start(prepared.description)
+    architecture, parameters = prepared.assembled.architecture, prepared.description["parameters"]
+    log.info(f"model {architecture}, {parameters:,} parameters, optimizer {config.optimizer.name}")
+    stop.check()
+    return execution.train_and_report(config, context, folder, splits, prepared, stop, started)
 
 
 def resume_decision(config: DictConfig, context: RunContext):

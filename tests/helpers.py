@@ -62,6 +62,45 @@ def run_cli(arguments, cwd: Path, data_dir=DATA_ROOT, extra_environment=None, ti
     )
 
 
+def cli_in_process(arguments, environment: dict) -> int:
+    """`python -m fcbaseline <arguments>` (or `fcbaseline evaluate ...`) in this process, as the command
+    line runs it, with `environment` set for the call; returns its exit status. The caller captures the
+    output (pytest's capfd) and sets the working directory."""
+    import logging
+    from unittest import mock
+
+    from hydra.core.global_hydra import GlobalHydra
+
+    from fcbaseline.__main__ import cli
+
+    saved_argv, saved_environment = sys.argv, dict(os.environ)
+    saved_handlers, saved_level = logging.root.handlers[:], logging.root.level
+    os.environ.update({key: str(value) for key, value in environment.items()})
+    for key in [key for key in os.environ if key.startswith("HYDRA_")]:
+        del os.environ[key]
+    sys.argv = ["fcbaseline", *arguments]
+    # Hydra configures logging with dictConfig, which closes every existing handler, pytest's own capture
+    # handlers too (a later write to them fails); here it only forgets them, and Hydra's are closed below.
+    forget = mock.patch("logging.config._clearExistingHandlers", logging._handlers.clear)
+    try:
+        with forget:
+            cli()
+        return 0
+    except SystemExit as exit:
+        return 0 if exit.code is None else int(exit.code)
+    finally:
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        GlobalHydra.instance().clear()  # as a new process would start
+        for handler in logging.root.handlers[:]:  # Hydra's, which write to this call's captured streams
+            if handler not in saved_handlers:
+                logging.root.removeHandler(handler)
+                handler.close()
+        logging.root.handlers[:] = saved_handlers
+        logging.root.setLevel(saved_level)
+
+
 def run_directories(cwd: Path):
     """Single-run directories created under cwd/outputs/runs, oldest first."""
     return sorted(path.parent for path in (cwd / "outputs" / "runs").glob(f"*/*/{METRICS}"))

@@ -1,8 +1,9 @@
-"""`fcbaseline evaluate <run dir> [dataset=<name>] [dataset.<key>=<value> ...] [--model FILE]`
+"""`fcbaseline evaluate <run dir> [dataset=<name>] [dataset.<key>=<value> ...] [--model FILE] [--output DIR]`
 
 Evaluates a finished run's saved model on its dataset's test set, or on another dataset with the same
 classes and image shape, without retraining. Writes classification_report.txt, metrics.json and
-confusion_matrix.png into <run dir>/evaluations/<dataset>_<time>/ and prints the report.
+confusion_matrix.png into <run dir>/evaluations/<dataset>_<time>/ (or the --output folder, e.g. when
+the run folder is read-only) and prints the report. Where it writes is checked before any work.
 """
 
 import argparse
@@ -16,7 +17,8 @@ from omegaconf import OmegaConf
 from fcbaseline import data, exits, quiet
 from fcbaseline.config import ConfigError, compose_config
 from fcbaseline.exits import ExitCode
-from fcbaseline.files import OutputError, write_json, write_text
+from fcbaseline.files import OutputError, check_creatable, write_json, write_text
+from fcbaseline.reading import load_keras_model, read_yaml_mapping
 from fcbaseline.rundir import CONFUSION_MATRIX, METRICS, MODEL, REPORT, SAVED_CONFIG, RunFolder
 
 
@@ -27,7 +29,24 @@ def parse_arguments(arguments):
     parser.add_argument("run_dir", type=Path, help="the run directory (it holds model.keras and .hydra/)")
     parser.add_argument("overrides", nargs="*", help="dataset=<name> and dataset.<key>=<value> overrides")
     parser.add_argument("--model", default=MODEL, help=f"model file in the run directory (default: {MODEL})")
+    parser.add_argument(
+        "--output", type=Path, help="folder for the results (default: <run dir>/evaluations/<dataset>_<time>/)"
+    )
     return parser.parse_args(arguments)
+
+
+def saved_config(run_dir: Path):
+    fix = f"Point evaluate at an fcbaseline run directory, or restore {SAVED_CONFIG} from a backup."
+    return read_yaml_mapping(run_dir / SAVED_CONFIG, "the run's saved config", fix, kind=data.DataError)
+
+
+def results_folder(run_dir: Path, output, name: str) -> Path:
+    """Where the results go: checked writable, and never a folder that already holds results."""
+    folder = output or run_dir / "evaluations" / f"{name}_{datetime.now():%Y-%m-%d_%H-%M-%S_%f}"
+    if output is not None and any((output / file).exists() for file in (REPORT, METRICS, CONFUSION_MATRIX)):
+        raise ConfigError(f"--output {output} already holds evaluation results; give a new or empty folder.")
+    check_creatable(folder, "Give a folder you can write with --output <folder>.")
+    return folder
 
 
 def dataset_config(run_dir: Path, overrides):
@@ -36,7 +55,7 @@ def dataset_config(run_dir: Path, overrides):
     for override in overrides:
         if not override.startswith("dataset"):
             raise ConfigError(f"{override}: evaluate takes only dataset=<name> and dataset.<key>=<value> overrides.")
-    saved = OmegaConf.load(run_dir / SAVED_CONFIG).dataset
+    saved = saved_config(run_dir).dataset
     switching = any(override.startswith("dataset=") for override in overrides)
     try:
         config = compose_config(overrides if switching else [f"dataset={saved.name}", *overrides])
@@ -62,7 +81,7 @@ def check_compatible(model, dataset: data.Dataset, run_classes, model_path: Path
         )
 
 
-def evaluate(run_dir: Path, overrides, model_file: str) -> Path:
+def evaluate(run_dir: Path, overrides, model_file: str, output=None) -> Path:
     """Evaluate and write the results; returns the folder they went to."""
     model_path = run_dir / model_file
     if not model_path.is_file():
@@ -70,19 +89,24 @@ def evaluate(run_dir: Path, overrides, model_file: str) -> Path:
     if not (run_dir / SAVED_CONFIG).is_file():
         raise ConfigError(f"{run_dir} has no {SAVED_CONFIG}: point evaluate at an fcbaseline run directory.")
     recorded = RunFolder(run_dir).metrics().get("class_names")  # image folders and arrays: from the data
-    run_classes = recorded or OmegaConf.load(run_dir / SAVED_CONFIG).dataset.class_names
-    dataset = data.load_dataset(dataset_config(run_dir, overrides))
+    run_classes = recorded or saved_config(run_dir).dataset.class_names
+    chosen = dataset_config(run_dir, overrides)
+    folder = results_folder(run_dir, output, chosen.name)
+    dataset = data.load_dataset(chosen)
     quiet.import_tensorflow()  # after the checks: TensorFlow takes seconds to start
-    import keras
 
     from fcbaseline import report
     from fcbaseline.evaluation import evaluate as evaluate_model
 
-    model = keras.models.load_model(model_path)
+    model = load_keras_model(model_path, "Evaluate another run, or train this one again.")
     check_compatible(model, dataset, run_classes, model_path)
     result = evaluate_model(model, dataset.x_test, dataset.y_test, dataset.class_names)
-    folder = run_dir / "evaluations" / f"{dataset.name}_{datetime.now():%Y-%m-%d_%H-%M-%S_%f}"
-    folder.mkdir(parents=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"Cannot write {folder} ({error.strerror}). Give a folder you can write with --output."
+        ) from None
     write_text(folder / REPORT, result.report_text)
     title = f"{dataset.name} test set, model {model_path}"
     report.plot_confusion_matrix(
@@ -109,7 +133,7 @@ def main(arguments) -> int:
         print(f"{options.run_dir} is not a folder: give the directory of a finished fcbaseline run.", file=sys.stderr)
         return ExitCode.USAGE
     try:
-        evaluate(options.run_dir, options.overrides, options.model)
+        evaluate(options.run_dir, options.overrides, options.model, options.output)
     except (ConfigError, data.DataError, OutputError) as error:
         print(str(error), file=sys.stderr)
         return exits.expected_exit(error)

@@ -2,14 +2,14 @@
 
 Classifies new images with a finished run's model: each image is converted as in training (the
 model's image size, grayscale for an H x W input and RGB for H x W x 3), and for each the top-K
-classes and probabilities are printed and written to <run dir>/predictions/<time>/predictions.csv.
-Works for every dataset, e.g. a PNG of a handwritten digit on an MNIST run.
+classes and probabilities are printed and written to <run dir>/predictions/<time>/predictions.csv (or
+to the --output folder, e.g. when the run folder is read-only; checked before any work). Works for every
+dataset, e.g. a PNG of a handwritten digit on an MNIST run.
 """
 
 import argparse
 import csv
 import io
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +22,11 @@ from fcbaseline.config import ConfigError
 from fcbaseline.data import DataError
 from fcbaseline.data.folders import IMAGE_SUFFIXES, decode
 from fcbaseline.exits import ExitCode
-from fcbaseline.files import OutputError, write_text
+from fcbaseline.files import OutputError, check_creatable, write_text
+from fcbaseline.reading import describe, load_keras_model, read_json_object
 from fcbaseline.rundir import METRICS, MODEL
+
+PREDICTIONS = "predictions.csv"
 
 
 def parse_arguments(arguments):
@@ -32,6 +35,9 @@ def parse_arguments(arguments):
     parser.add_argument("images", nargs="+", type=Path, help="image files, or folders searched for images")
     parser.add_argument("--top", type=int, default=1, help="how many classes to give per image (default 1)")
     parser.add_argument("--model", default=MODEL, help="model file in the run directory")
+    parser.add_argument(
+        "--output", type=Path, help="folder for predictions.csv (default: <run dir>/predictions/<time>/)"
+    )
     return parser.parse_args(arguments)
 
 
@@ -59,20 +65,28 @@ def load_images(paths: List[Path], input_shape) -> np.ndarray:
         try:
             images.append(decode(path, color_mode, tuple(input_shape[:2])))
         except Exception as error:
-            raise DataError(f"Cannot read the image {path} ({type(error).__name__}: {error}).") from None
+            raise DataError(
+                f"Cannot read the image {path} ({describe(error)}). Replace it, or leave it out of the command."
+            ) from None
     return np.stack(images)
 
 
-def predict(run_dir: Path, paths: List[Path], top: int, model_file: str) -> Path:
+def predict(run_dir: Path, paths: List[Path], top: int, model_file: str, output=None) -> Path:
     model_path = run_dir / model_file
-    metrics = json.loads((run_dir / METRICS).read_text()) if (run_dir / METRICS).is_file() else {}
-    if not model_path.is_file() or "class_names" not in metrics:
+    if not model_path.is_file() or not (run_dir / METRICS).is_file():
         raise ConfigError(f"{run_dir} is not a finished fcbaseline run (it needs {model_file} and {METRICS}).")
+    fix = f"Point predict at a finished fcbaseline run, or restore its {METRICS} from a backup."
+    metrics = read_json_object(run_dir / METRICS, "a run's metrics.json", fix)
+    if not isinstance(metrics.get("class_names"), list):
+        raise ConfigError(f"{run_dir / METRICS} names no classes: predict needs a finished run.")
     files = image_files(paths)
+    folder = output or run_dir / "predictions" / f"{datetime.now():%Y-%m-%d_%H-%M-%S_%f}"
+    if output is not None and (output / PREDICTIONS).exists():
+        raise ConfigError(f"--output {output} already holds {PREDICTIONS}; give a new or empty folder.")
+    check_creatable(folder, "Give a folder you can write with --output <folder>.")
     quiet.import_tensorflow()  # after the checks: TensorFlow takes seconds to start
-    import keras
 
-    model = keras.models.load_model(model_path)
+    model = load_keras_model(model_path, "Predict with another run, or train this one again.")
     images = load_images(files, tuple(model.input_shape[1:]))
     probabilities = model.predict(images, batch_size=256, verbose=0)
     names, top = metrics["class_names"], max(1, min(top, len(metrics["class_names"])))
@@ -83,17 +97,21 @@ def predict(run_dir: Path, paths: List[Path], top: int, model_file: str) -> Path
         best = np.argsort(row)[::-1][:top]
         writer.writerow([str(path), *[value for index in best for value in (names[index], f"{row[index]:.6f}")]])
         print(f"{path}: " + ", ".join(f"{names[index]} ({row[index]:.4f})" for index in best))
-    folder = run_dir / "predictions" / f"{datetime.now():%Y-%m-%d_%H-%M-%S_%f}"
-    folder.mkdir(parents=True)
-    write_text(folder / "predictions.csv", buffer.getvalue())
-    print(f"{len(files)} images; predictions written to {folder / 'predictions.csv'}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"Cannot write {folder} ({error.strerror}). Give a folder you can write with --output."
+        ) from None
+    write_text(folder / PREDICTIONS, buffer.getvalue())
+    print(f"{len(files)} images; predictions written to {folder / PREDICTIONS}")
     return folder
 
 
 def main(arguments) -> int:
     options = parse_arguments(arguments)
     try:
-        predict(options.run_dir, options.images, options.top, options.model)
+        predict(options.run_dir, options.images, options.top, options.model, options.output)
     except (ConfigError, DataError, OutputError) as error:
         print(str(error), file=sys.stderr)
         return exits.expected_exit(error)

@@ -12,35 +12,28 @@ from typing import List, Tuple
 import numpy as np
 
 from fcbaseline.data.common import DataError, Dataset
+from fcbaseline.reading import load_npz
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def read_npz(path: Path) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as file:
-            missing = [key for key in KEYS if key not in file.files]
-            if missing:
-                raise DataError(
-                    f"{path} has no {', '.join(missing)} (it holds {', '.join(file.files) or 'nothing'}). Save the "
-                    f"four arrays under these names: np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)."
-                )
-            return {key: file[key] for key in KEYS}
-    except DataError:
-        raise
-    except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise DataError(
-                f"{path} holds a pickled object array, which fcbaseline refuses to load (unpickling can run code; "
-                f"nothing in the file was executed). Save plain arrays: uint8 images and integer or string labels."
-            ) from None
-        raise DataError(f"Cannot read {path} as an .npz file ({error}).") from None
-    except (OSError, EOFError) as error:
-        raise DataError(f"Cannot read {path} as an .npz file ({error}); is it truncated or not an .npz?") from None
+    fix = "Save the four arrays with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)."
+    arrays = load_npz(path, "a dataset=arrays file", fix, wanted=lambda name: name in KEYS)
+    missing = [key for key in KEYS if key not in arrays]
+    if missing:
+        raise DataError(f"{path} has no {', '.join(missing)}. {fix}")
+    return arrays
 
 
 def encode_labels(y_train, y_test, class_names: List[str], path: Path) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     """(train indices, test indices, class names) from integer or string labels."""
+    kinds = {y_train.dtype.kind, y_test.dtype.kind}
+    if kinds & set("US") and len(kinds) > 1:  # strings beside numbers, or bytes beside text
+        raise DataError(
+            f"{path}: y_train is {y_train.dtype} and y_test {y_test.dtype}: give both as strings (class names) "
+            f"or both as integers (class indices from 0)."
+        )
     if y_train.dtype.kind in "US":  # string labels: their sorted values are the classes
         names = sorted(set(y_train.tolist()) | set(y_test.tolist()))
         index = {name: position for position, name in enumerate(names)}
@@ -69,6 +62,8 @@ def check_images(arrays: dict, path: Path) -> None:
                 f"{path}: {key} is {arrays[key].dtype}; fcbaseline takes uint8 values 0..255 (pixels), which the model "
                 f"scales to [0, 1]. Convert, e.g. (x * 255).round().astype(np.uint8) for values in [0, 1]."
             )
+    if not len(x_train) or not len(x_test):
+        raise DataError(f"{path}: x_train has {len(x_train)} samples and x_test {len(x_test)}; both need some.")
     if x_train.shape[1:] != x_test.shape[1:] or x_train.ndim < 2:
         raise DataError(f"{path}: x_train is {x_train.shape} and x_test {x_test.shape}: one sample shape for both.")
     for x, y in (("x_train", "y_train"), ("x_test", "y_test")):

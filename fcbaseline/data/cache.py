@@ -26,11 +26,11 @@ def cache_dir() -> Path:
     return Path(base) / "fcbaseline"
 
 
-def key(paths: Sequence[str], options: dict) -> str:
+def key(stamps: Sequence[tuple], options: dict) -> str:
+    """From each file's (absolute path, size, modification time) and the options."""
     digest = hashlib.sha256(json.dumps({"version": VERSION, "options": options}, sort_keys=True).encode())
-    for path in paths:  # absolute paths (folders.read_split resolves the folder once)
-        status = os.stat(path)
-        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    for path, size, modified in stamps:
+        digest.update(f"{path}\0{size}\0{modified}\n".encode())
     return digest.hexdigest()[:32]
 
 
@@ -59,9 +59,10 @@ def store(name: str, images: np.ndarray, record: dict) -> None:
         pass
 
 
-def cached(paths: Sequence[str], options: dict, decode: Callable[[], tuple]) -> tuple:
-    """(images, record, hit): from the cache when the files and options are unchanged, else decode() and store."""
-    name = key(paths, options)
+def cached(stamps: Sequence[tuple], options: dict, decode: Callable[[], tuple]) -> tuple:
+    """(images, record, hit): from the cache when the files (their stamps: path, size, modification time)
+    and the options are unchanged, else decode() and store."""
+    name = key(stamps, options)
     found = load(name)
     if found is not None:
         return found.pop("images"), found, True

@@ -5,9 +5,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-
-class DataError(RuntimeError):
-    """Data that cannot be found or read; the message names the files and how to fix it."""
+from fcbaseline.errors import DataError  # noqa: F401  (where loaders have always found it)
 
 
 @dataclass

@@ -18,6 +18,8 @@ import numpy as np
 
 from fcbaseline.data import cache
 from fcbaseline.data.common import DataError, Dataset
+from fcbaseline.data.splits import check_split
+from fcbaseline.reading import physical_memory
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
@@ -49,6 +51,29 @@ def list_classes(folder: Path) -> Tuple[List[str], List[str], List[int], int]:
         paths += images
         labels += [index] * len(images)
     return classes, paths, labels, ignored
+
+
+def stat_images(paths: List[str], labels: List[int], skip_bad_files: bool) -> Tuple[list, list, list, list]:
+    """(paths, labels, (path, size, mtime) stamps, unreadable) of the images that can be opened: a dangling
+    link, a link loop or a file gone since it was listed is refused with its name, or, with
+    dataset.skip_bad_files, left out and listed like an image that cannot be decoded."""
+    kept_paths, kept_labels, stamps, unreadable = [], [], [], []
+    for path, label in zip(paths, labels):
+        try:
+            status = os.stat(path)  # follows links, as opening the image will
+        except OSError as error:
+            if not skip_bad_files:
+                raise DataError(
+                    f"Cannot open the image {path} ({error.strerror}: a link to nothing, a loop of links, or a file "
+                    f"gone since it was listed). Replace or remove it, or set dataset.skip_bad_files=true to leave "
+                    f"unreadable images out (they are listed in metrics.json)."
+                ) from None
+            unreadable.append(f"{path}: {error.strerror}")
+            continue
+        kept_paths.append(path)
+        kept_labels.append(label)
+        stamps.append((path, status.st_size, status.st_mtime_ns))
+    return kept_paths, kept_labels, stamps, unreadable
 
 
 def decode(path, color_mode: str, image_size: Optional[Tuple[int, int]]) -> np.ndarray:
@@ -97,31 +122,43 @@ def decode_all(paths: List[str], config) -> Tuple[np.ndarray, dict]:
     return np.stack([decoded[index] for index in kept]), {"kept": kept, "skipped": skipped}
 
 
+def check_memory(count: int, config, folder: Path) -> None:
+    """Refuse, before decoding, images that would not fit in memory at dataset.image_size."""
+    memory = physical_memory()
+    if not config.image_size or not memory:
+        return
+    needed = count * int(np.prod(config.image_size)) * (1 if config.color_mode == "grayscale" else 3)
+    if needed > memory:
+        raise DataError(
+            f"Decoding the {count} images of {folder} at dataset.image_size={list(config.image_size)} would take "
+            f"{needed / 2**30:.1f} GiB, more than this machine's {memory / 2**30:.1f} GiB of memory. Choose a "
+            f"smaller dataset.image_size."
+        )
+
+
 def read_split(folder: Path, config) -> Tuple[List[str], np.ndarray, np.ndarray, List[str]]:
     """(class names, images, labels, skipped files) of the class folders under `folder`, via the cache."""
     folder = folder.resolve()  # once: the cache key holds absolute paths
     classes, paths, labels, ignored = list_classes(folder)
     if ignored:
         log.info(f"{folder}: {ignored} files that are not PNG, JPEG, BMP or GIF images were ignored")
+    paths, labels, stamps, unreadable = stat_images(paths, labels, config.skip_bad_files)
+    if not paths:
+        raise DataError(f"No image in {folder} could be opened; the first: {unreadable[0]}")
+    check_memory(len(paths), config, folder)
     options = {key: config[key] for key in ("color_mode", "image_size", "skip_bad_files")}
     options["image_size"] = list(options["image_size"]) if options["image_size"] else None
-    images, record, hit = cache.cached(paths, options, lambda: decode_all(paths, config))
+    images, record, hit = cache.cached(stamps, options, lambda: decode_all(paths, config))
     log.info(f"{folder}: {len(images)} images of {len(classes)} classes {'from the cache' if hit else 'decoded'}")
-    return classes, images, np.asarray(labels, np.int64)[record["kept"]], record["skipped"]
+    return classes, images, np.asarray(labels, np.int64)[record["kept"]], unreadable + record["skipped"]
 
 
 def split_test(images, labels, classes: List[str], config, folder: Path):
     """A seeded, stratified test split, when the folder has no train/ and test/ subfolders."""
     from sklearn.model_selection import train_test_split
 
-    counts = np.bincount(labels, minlength=len(classes))
-    smallest = int(counts.argmin())
-    if counts[smallest] * config.test_fraction < 1 or counts[smallest] * (1 - config.test_fraction) < 1:
-        raise DataError(
-            f"Class '{classes[smallest]}' has {counts[smallest]} images in {folder}: too few to put at least one in "
-            f"each of the training and test sets with dataset.test_fraction={config.test_fraction}. Add images, "
-            f"or give separate train/ and test/ folders."
-        )
+    fix = f"Choose a fraction in that range, add images to {folder}, or give separate train/ and test/ folders."
+    check_split(labels, config.test_fraction, "dataset.test_fraction", classes, fix)
     return train_test_split(
         images, labels, test_size=config.test_fraction, random_state=config.split_seed, stratify=labels
     )

@@ -2,7 +2,9 @@
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional, Sequence
+
+import numpy as np
 
 from fcbaseline.data.common import Dataset, validation_split
 from fcbaseline.errors import ConfigError
@@ -17,6 +19,33 @@ def validation_mode(setting: str, in_sweep: bool) -> str:
     if setting != "auto":
         return setting
     return "split" if in_sweep else "test"
+
+
+def split_problem(counts: Sequence[int], fraction: float) -> Optional[str]:
+    """Why a stratified split of `fraction` cannot put an image of every class on both sides (None: it can).
+    The held-out part is ceil(fraction x images) long, as scikit-learn cuts it, and a class gets about its
+    share of each part: the smallest class needs a share of at least one image on either side."""
+    counts = np.asarray(counts)
+    total, smallest = int(counts.sum()), int(counts.min())
+    held_out = int(np.ceil(fraction * total))
+    if held_out * smallest / total >= 1 and (total - held_out) * smallest / total >= 1:
+        return None
+    if smallest < 2:
+        return f"a class has {smallest} image(s), too few to put one on each side"
+    low, high = 1 / smallest, 1 - 1 / smallest
+    return (
+        f"the smallest class has {smallest} of the {total} images, so the fraction must lie in "
+        f"[{np.ceil(low * 1e4) / 1e4:g}, {np.floor(high * 1e4) / 1e4:g}] to give it an image on each side"
+    )
+
+
+def check_split(labels: np.ndarray, fraction: float, key: str, class_names, fix: str) -> None:
+    """Refuse (ConfigError naming `key`) a split that would leave a class out of one side."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    problem = split_problem(counts, fraction)
+    if problem:
+        smallest = class_names[int(counts.argmin())]
+        raise ConfigError(f"{key}={fraction}: {problem} (class '{smallest}'). {fix}")
 
 
 @dataclass
@@ -37,6 +66,8 @@ def make_splits(dataset: Dataset, training, in_sweep: bool) -> Splits:
     mode = validation_mode(training.validation, in_sweep)
     x_train, y_train = dataset.x_train, dataset.y_train
     if mode == "split":
+        fix = "Choose a fraction in that range, add images, or validate on the test set (training.validation=test)."
+        check_split(y_train, training.validation_fraction, "training.validation_fraction", dataset.class_names, fix)
         x_train, y_train, x_valid, y_valid = validation_split(
             x_train, y_train, training.validation_fraction, training.seed
         )

@@ -9,8 +9,10 @@ from typing import Dict, List, Tuple
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep, Transformer
 
+from fcbaseline.errors import ConfigError
 
-class SearchSpaceError(ValueError):
+
+class SearchSpaceError(ConfigError):
     """A search-space entry Optuna cannot sample."""
 
 

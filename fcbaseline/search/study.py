@@ -10,6 +10,7 @@ hyperband|none, each with its own arguments under its name (hydra.sweeper.pruner
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
+from fcbaseline.errors import ConfigError
 from fcbaseline.rundir import Status
 
 STUDY_FILE = "optuna.db"  # the default storage, in the sweep folder
@@ -63,7 +64,7 @@ def pruner_builders():
     }
 
 
-class SearchConfigError(ValueError):
+class SearchConfigError(ConfigError):
     """hydra.sweeper settings Optuna cannot use; the message names the key and the fix."""
 
 

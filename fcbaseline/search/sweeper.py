@@ -26,7 +26,7 @@ from fcbaseline.config.keys import without_resume
 from fcbaseline.exits import ExitCode
 from fcbaseline.files import write_text
 from fcbaseline.rundir import RunFolder
-from fcbaseline.search import space
+from fcbaseline.search import settings, space
 from fcbaseline.search import study as studies
 from fcbaseline.sweep import stop
 
@@ -37,9 +37,10 @@ class Search:
     def __init__(self, study_name: str, storage, n_trials: int, n_jobs: int, sampler, pruner, params) -> None:
         self.study_name, self.storage, self.n_trials, self.n_jobs = study_name, storage, n_trials, n_jobs
         self.sampler_settings, self.pruner_settings, self.params = sampler, pruner, dict(params or {})
-        for key, value in (("n_trials", n_trials), ("n_jobs", n_jobs)):
-            if not isinstance(value, int) or value < 1:
-                refuse(f"hydra.sweeper.{key}={value} must be a positive whole number.")
+        try:
+            settings.check_counts(n_trials, n_jobs)
+        except studies.SearchConfigError as error:
+            refuse(str(error))
 
     def setup(self, *, hydra_context, task_function, config) -> None:
         from hydra.core.plugins import Plugins

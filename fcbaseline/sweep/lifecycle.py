@@ -1,25 +1,29 @@
 """The one Hydra callback (conf/config.yaml) that owns a run's or a sweep's folder in the launching
 process, from start to end.
 
-A single run: its folder is checked writable and locked before Hydra writes anything into it. A sweep:
-its folder likewise; then <sweep dir>/sweep.json (what each job reads of its sweep: record.py), the
-stop on SIGINT/SIGTERM (stop.py) and, with tracking=mlflow, the parent MLflow run; at the end the
+A single run: its config (and, resuming, its checkpoint) checked, its folder checked writable and
+locked, before Hydra writes anything into it, so that a refusal leaves nothing behind. A sweep: the
+config its jobs share and its folder likewise; then <sweep dir>/sweep.json (what each job reads of its
+sweep: record.py), the stop on SIGINT/SIGTERM (stop.py) and, with tracking=mlflow, the parent MLflow
+run; at the end the
 summary, the parent run finished, the summary printed, and the exit status: 128 + the signal when it
 was stopped (with the command that continues it), 1 when a job failed or was killed.
 """
 
+import copy
+import os
 import shlex
 import sys
 from pathlib import Path
 from typing import List
 
 from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, open_dict, read_write
 
-from fcbaseline import exits, rundir
+from fcbaseline import exits, rundir, runner
 from fcbaseline.config.keys import without_resume
-from fcbaseline.errors import ConfigError
-from fcbaseline.files import FolderBusy, OutputError
 from fcbaseline.rundir import SUMMARY_MD, Status
+from fcbaseline.search import settings
 from fcbaseline.sweep import record
 from fcbaseline.sweep.stop import SweepStop, stopped
 from fcbaseline.sweep.summary import summarize
@@ -32,13 +36,25 @@ def resume_command(arguments: List[str], sweep_dir: Path) -> str:
     return " ".join(["python -m fcbaseline", *(shlex.quote(argument) for argument in kept), f"resume={sweep_dir}"])
 
 
-def claim_or_exit(folder: Path, key: str, resuming: bool):
-    """The folder claimed (rundir.claim), or one paragraph and exit 2 before anything runs or is written."""
+def refused(check):
+    """`check()`'s result, or its refusal in one paragraph on stderr and the exit of exits.py's table, before
+    anything runs or is written (HYDRA_FULL_ERROR=1: the traceback too, as Hydra does)."""
     try:
-        return rundir.claim(folder, key, resuming)
-    except (ConfigError, OutputError, FolderBusy) as error:
+        return check()
+    except Exception as error:
+        code = exits.expected_exit(error)
+        if code is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
         print(str(error), file=sys.stderr)
-        sys.exit(exits.ExitCode.USAGE)
+        sys.exit(code)
+
+
+def task_config(config: DictConfig) -> DictConfig:
+    """The config the task receives: Hydra's own node removed, as Hydra does for each job."""
+    task = copy.deepcopy(config)
+    with read_write(task), open_dict(task):
+        del task["hydra"]
+    return task
 
 
 class Lifecycle(Callback):
@@ -49,11 +65,17 @@ class Lifecycle(Callback):
         self.jobs_planned = None
 
     def on_run_start(self, config, **kwargs) -> None:
-        self.lock = claim_or_exit(Path(config.hydra.run.dir), "hydra.run.dir", bool(config.get("resume")))
+        run_dir, resuming = Path(config.hydra.run.dir), bool(config.get("resume"))
+        refused(lambda: runner.preflight(task_config(config), config.hydra.overrides.task, run_dir))
+        self.lock = refused(lambda: rundir.claim(run_dir, "hydra.run.dir", resuming))
 
     def on_multirun_start(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        self.lock = claim_or_exit(sweep_dir, "hydra.sweep.dir", bool(config.get("resume")))
+        # the values every job shares (Hydra composes this config without the swept ones), checked before the
+        # sweep's folder is claimed; each job checks its own config again
+        refused(lambda: runner.preflight(task_config(config), config.hydra.overrides.task, sweep_dir, resuming=False))
+        refused(lambda: settings.check(config.hydra.sweeper, config.hydra.overrides.task))
+        self.lock = refused(lambda: rundir.claim(sweep_dir, "hydra.sweep.dir", bool(config.get("resume"))))
         self.jobs_planned = record.write(config)["jobs_planned"]
         self.stop = SweepStop(sweep_dir).install()
         self.parent = start_parent(config, sweep_dir)

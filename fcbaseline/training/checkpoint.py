@@ -9,6 +9,7 @@ import numpy as np
 
 from fcbaseline.errors import ConfigError
 from fcbaseline.files import write_atomically
+from fcbaseline.reading import guarded, load_npz
 
 
 def variable_names(model) -> list:
@@ -61,9 +62,18 @@ def weight_names(model) -> list:
 
 
 def load_checkpoint(path: Path) -> dict:
-    with np.load(path, allow_pickle=False) as file:
-        state = json.loads(str(file["state"]))
-        state["arrays"] = {name: file[name] for name in file.files if name != "state"}
+    """The checkpoint's state and arrays; a damaged one is a DataError that says how to go on."""
+    fix = (
+        "It is damaged (a disk problem, or a copy cut short): restore it from a backup, or start the run anew "
+        "in a new folder (its finished epochs are lost)."
+    )
+    arrays = load_npz(path, "an fcbaseline checkpoint", fix)
+    with guarded(path, "an fcbaseline checkpoint", fix):
+        state = json.loads(str(arrays.pop("state")))
+        if not isinstance(state.get("history"), dict) or not isinstance(state.get("config"), str):
+            raise ValueError("its state has no history or config")
+        state["order_generator"]["state"]  # the batch order's random state, put back on resume
+    state["arrays"] = arrays
     return state
 
 

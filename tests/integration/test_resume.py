@@ -83,8 +83,8 @@ def test_resume_refuses_a_directory_without_a_checkpoint_and_leaves_it_alone(tmp
     (folder / "notes.txt").write_text("mine")
     result = run_cli([f"resume={folder}"], cwd=tmp_path, data_dir=None)
     assert result.returncode == 2
-    assert f"there is no {CHECKPOINT}" in result.stdout + result.stderr
-    assert sorted(path.name for path in folder.iterdir()) == [".fcbaseline.lock", "fcbaseline.log", "notes.txt"]
+    assert f"there is no {CHECKPOINT}" in result.stderr
+    assert sorted(path.name for path in folder.iterdir()) == ["notes.txt"]  # no log, no lock: left as it was
     assert (folder / "notes.txt").read_text() == "mine"
 
 

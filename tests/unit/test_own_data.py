@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from fcbaseline import data
+from fcbaseline.errors import ConfigError
 from tests.helpers import (
     CIFAR10_DIR,
     Exploit,
@@ -76,18 +77,30 @@ def test_mixed_sizes_corrupt_files_and_skipping(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "make, message",
+    "make, kind, message",
     [
-        (lambda folder: (two_classes(folder), (folder / "c").mkdir()), "holds no image .* of class 'c'"),
-        (lambda folder: [write_png(folder / "a" / f"{i}.png") for i in range(4)], "has 1 class folder"),
-        (lambda folder: (two_classes(folder), write_png(folder / "c" / "0.png")), "Class 'c' has 1 images"),
-        (lambda folder: write_png(folder / "0.png"), "has no subfolders: put the images of each class in a subfolder"),
+        (
+            lambda folder: (two_classes(folder), (folder / "c").mkdir()),
+            data.DataError,
+            "holds no image .* of class 'c'",
+        ),
+        (lambda folder: [write_png(folder / "a" / f"{i}.png") for i in range(4)], data.DataError, "has 1 class folder"),
+        (
+            lambda folder: (two_classes(folder), write_png(folder / "c" / "0.png")),
+            ConfigError,
+            r"dataset.test_fraction=0.2: a class has 1 image\(s\), too few to put one on each side \(class 'c'\)",
+        ),
+        (
+            lambda folder: write_png(folder / "0.png"),
+            data.DataError,
+            "has no subfolders: put the images of each class in a subfolder",
+        ),
     ],
     ids=["empty class folder", "single class", "class too small", "no class folders"],
 )
-def test_folder_problems_are_refused_with_the_fix(tmp_path, make, message):
+def test_folder_problems_are_refused_with_the_fix(tmp_path, make, kind, message):
     make(tmp_path / "images")
-    with pytest.raises(data.DataError, match=message):
+    with pytest.raises(kind, match=message):
         load(["dataset=image_folder", f"dataset.data_dir={tmp_path / 'images'}"], tmp_path / "cache")
 
 

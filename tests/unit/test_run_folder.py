@@ -60,7 +60,7 @@ def test_files_lists_the_artifacts_the_folder_holds(tmp_path):
 
 def test_an_unwritable_output_folder_is_refused_naming_the_key(tmp_path):
     (tmp_path / "a_file").write_text("not a folder")
-    with pytest.raises(OutputError, match=r"Choose a writable folder with hydra.run.dir=<folder>"):
+    with pytest.raises(ConfigError, match=r"Choose a writable folder with hydra.run.dir=<folder>"):
         check_writable(tmp_path / "a_file" / "run", "hydra.run.dir")
     check_writable(tmp_path / "fine", "run_dir")
     assert (tmp_path / "fine").is_dir() and not list((tmp_path / "fine").iterdir())  # the probe is gone
