@@ -26,8 +26,17 @@ from pathlib import Path
 def sweep(jobs: int, scratch: Path) -> dict:
     folder = scratch / f"sweep_{jobs}"
     seeds = ",".join(str(seed) for seed in range(1, jobs + 1))
-    command = [sys.executable, "-m", "fcbaseline", "-m", "training.epochs=1", f"training.seed={seeds}",
-               "training.verbose=false", "tracking=none", f"hydra.sweep.dir={folder}"]
+    command = [
+        sys.executable,
+        "-m",
+        "fcbaseline",
+        "-m",
+        "training.epochs=1",
+        f"training.seed={seeds}",
+        "training.verbose=false",
+        "tracking=none",
+        f"hydra.sweep.dir={folder}",
+    ]
     started = time.perf_counter()
     environment = {**os.environ, "FCBASELINE_CACHE_DIR": str(scratch / f"cache_{jobs}")}
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment)
@@ -57,8 +66,10 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|")
     for row in results:
         ratio = row["epoch_last"] / row["epoch_job_2"]
-        print(f"| {row['jobs']} | {row['peak_mb']:.0f} | {row['seconds']:.1f} | {row['epoch_job_2']:.3f} | "
-              f"{row['epoch_last']:.3f} | {ratio:.2f} |")
+        print(
+            f"| {row['jobs']} | {row['peak_mb']:.0f} | {row['seconds']:.1f} | {row['epoch_job_2']:.3f} | "
+            f"{row['epoch_last']:.3f} | {ratio:.2f} |"
+        )
     shortest, longest = results[0], results[-1]
     if longest["jobs"] > shortest["jobs"]:
         per_job = (longest["peak_mb"] - shortest["peak_mb"]) / (longest["jobs"] - shortest["jobs"])

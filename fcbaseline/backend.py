@@ -54,7 +54,8 @@ def graphs_released():
     function in TensorFlow's process-wide registry for each trace and never removes it
     (tensorflow/tensorflow#97697); each one keeps its whole traced graph alive, with the model's variables
     it captured. The run's own entries are dropped when it ends: nothing differentiates those graphs again.
-    A TensorFlow without that registry changes nothing here."""
+    A TensorFlow without that registry changes nothing here. (keras.backend.clear_session would free nothing
+    more and cost each job time: benchmarks/README.md.)"""
     registry = _gradient_registry()
     before = set(registry)
     try:
@@ -62,10 +63,7 @@ def graphs_released():
     finally:
         for name in [name for name in registry if name not in before and name.startswith("CustomGradient-")]:
             del registry[name]
-        import keras
-
-        keras.backend.clear_session()
-        gc.collect()
+        gc.collect()  # the graphs hold reference cycles: freed now, not whenever Python's collector next runs
 
 
 def _gradient_registry() -> dict:

@@ -22,11 +22,14 @@ def interrupted(signal_number: int) -> int:
 def expected_exit(error: BaseException) -> Optional[ExitCode]:
     """The table: the exit of a usage, data or output problem, which gets one clear paragraph and no
     traceback (unless HYDRA_FULL_ERROR=1); None for anything else (a bug: logged with its traceback, exit 1)."""
+    from omegaconf.errors import OmegaConfBaseException
+
     from fcbaseline.errors import ConfigError, DataError
     from fcbaseline.files import FolderBusy, OutputError
 
     table = (
         (ConfigError, ExitCode.USAGE),
+        (OmegaConfBaseException, ExitCode.USAGE),  # a config value OmegaConf cannot resolve or convert
         (FolderBusy, ExitCode.USAGE),
         (DataError, ExitCode.FAILED),
         (OutputError, ExitCode.FAILED),

@@ -97,11 +97,14 @@ def write_json(path: Path, content: dict) -> None:
 
 
 def read_json(path: Path) -> dict:
-    """The JSON object in `path`, or {} when it is absent or unreadable."""
+    """The JSON object in `path`, or {} when it is absent, unreadable or not an object: for the records
+    fcbaseline keeps for itself (a run's status, a sweep's record), where a damaged one counts as none.
+    Files a user hands over are read through reading.py, which names what is wrong."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        content = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return content if isinstance(content, dict) else {}
 
 
 class FolderBusy(RuntimeError):

@@ -1,8 +1,10 @@
-"""The one guarded reader: every file fcbaseline reads (a user's .npz, images and YAML files, a run's
-checkpoint, model.keras, .hydra/config.yaml and metrics.json) is read through here, so that a damaged or
-unexpected file is one paragraph naming the file, what is wrong with it and the fix, never a traceback:
-DataError (exit 1) for data and a run's own files, ConfigError (exit 2) for the user's config files.
-Array files are checked against their size before memory is allocated for them.
+"""The one guarded reader: every file a user hands fcbaseline (an .npz, images, YAML config files) and
+every run file it continues or evaluates from (checkpoint.npz, model.keras, .hydra/config.yaml,
+metrics.json) is read through here, so that a damaged or unexpected file is one paragraph naming the
+file, what is wrong with it and the fix, never a traceback: DataError (exit 1) for data and a run's own
+files, ConfigError (exit 2) for the user's config files. Array files are checked against their size
+before memory is allocated for them. (Records fcbaseline keeps for itself, a run's status or the image
+cache, are read leniently instead: a damaged one counts as none; files.read_json, data/cache.py.)
 """
 
 import json
@@ -10,7 +12,7 @@ import os
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -57,8 +59,8 @@ def read_json_object(path: Path, what: str, fix: str, kind=DataError) -> dict:
     return content
 
 
-def read_yaml_mapping(path: Path, what: str, fix: str, kind=ConfigError):
-    """The YAML mapping in `path`, as OmegaConf loads it (a DictConfig)."""
+def read_yaml_mapping(path: Path, what: str, fix: str, kind=ConfigError, required: Sequence[str] = ()):
+    """The YAML mapping in `path`, as OmegaConf loads it (a DictConfig), holding the `required` keys."""
     from omegaconf import DictConfig, OmegaConf
 
     try:
@@ -72,6 +74,9 @@ def read_yaml_mapping(path: Path, what: str, fix: str, kind=ConfigError):
         raise kind(f"{path}, line {mark.line + 1}, column {mark.column + 1}: {problem}. {fix}") from None
     if not isinstance(loaded, DictConfig):
         raise kind(f"{path} holds a YAML {type(loaded).__name__}, not the mapping {what} is. {fix}")
+    missing = [key for key in required if not isinstance(loaded.get(key), DictConfig)]
+    if missing:
+        raise kind(f"{path} has no {missing[0]} section, which {what} holds. {fix}")
     return loaded
 
 
@@ -90,11 +95,13 @@ def npy_header(member) -> tuple:
     return shape, dtype
 
 
-def check_npz_sizes(path: Path, archive: zipfile.ZipFile, fix: str) -> None:
-    """Each array's header against the bytes that hold it, and all of them against the machine's memory,
-    before any array is allocated; object arrays (pickles) are refused unread."""
+def check_npz_sizes(path: Path, archive: zipfile.ZipFile, fix: str, wanted=None) -> None:
+    """Each wanted array's header against the bytes that hold it, and all of them against the machine's
+    memory, before any array is allocated; object arrays (pickles) are refused unread."""
     total = 0
     for info in archive.infolist():
+        if wanted is not None and not wanted(info.filename.removesuffix(".npy")):
+            continue
         with archive.open(info) as member:
             shape, dtype = npy_header(member)
             stored = info.file_size - member.tell()
@@ -135,7 +142,7 @@ def load_npz(path: Path, what: str, fix: str, wanted: Optional[Callable[[str], b
                 f"{path} is not an .npz archive (a zip file): it is truncated or another kind of file. {fix}"
             )
         with zipfile.ZipFile(path) as archive:
-            check_npz_sizes(path, archive, fix)
+            check_npz_sizes(path, archive, fix, wanted)
         with np.load(path, allow_pickle=False) as file:
             return {name: file[name] for name in file.files if wanted is None or wanted(name)}
 

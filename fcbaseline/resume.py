@@ -34,7 +34,9 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
     interrupted_early = RunFolder(output_dir).status() == Status.INTERRUPTED
     if not path.is_file() and interrupted_early and saved_config.is_file():
         # stopped before its first epoch ended (while loading data or compiling): start it again as it was
-        saved = read_yaml_mapping(saved_config, "the run's saved config", RECORD_FIX, kind=DataError)
+        saved = read_yaml_mapping(
+            saved_config, "the run's saved config", RECORD_FIX, DataError, ("dataset", "training")
+        )
         saved.resume = config.resume
         return saved, None
     if not path.is_file():
@@ -90,6 +92,7 @@ def sweep_job(config: DictConfig, output_dir: Path, overrides: List[str]):
     saved_config = output_dir / SAVED_CONFIG
     ran_with = checkpoint["config"] if checkpoint else None
     if ran_with is None and saved_config.is_file():
+        read_yaml_mapping(saved_config, "the job's saved config", RECORD_FIX, kind=DataError)
         ran_with = read_text(saved_config, "the job's saved config", RECORD_FIX)
     changed = None if ran_with is None else differences(config, ran_with, ignoring=RESULT_FREE_KEYS)
     action, reason = sweep_decision(metrics.get("status"), checkpoint is not None, changed)

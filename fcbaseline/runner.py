@@ -5,8 +5,9 @@
     -> train with the trackers -> test-set report, plots, model -> metrics.json (final) -> RunResult
 
 Every outcome is recorded in the run folder's metrics.json (rundir.RunFolder): completed, diverged or
-pruned (results), interrupted (resumable), failed (with the error); a refused resume and a folder in
-use are left exactly as they were.
+pruned (results), interrupted (resumable), failed (with the error). A single run resumed that cannot
+begin (refused, its data gone) and a folder in use are left exactly as they were; a sweep's job records
+its failure, so that the sweep's summary and exit status show it.
 """
 
 import logging
@@ -132,7 +133,8 @@ def logging_to(path: Path):
 def preflight(config: DictConfig, overrides: Sequence[str], run_dir: Path, resuming: bool = True) -> None:
     """The checks that need neither data nor TensorFlow, made before a single run's folder is claimed, so
     that a refusal leaves nothing behind: no folder for a new run, no file changed for a resumed one (its
-    checkpoint and saved config are read and checked here). execute makes them again, for sweep jobs."""
+    checkpoint and saved config are read and checked here, and read again by execute, which a sweep's
+    jobs reach without this)."""
     backend.check_backend()
     check_overrides(overrides)
     validate(config)
@@ -152,8 +154,9 @@ def run_in_folder(config: DictConfig, context: RunContext) -> RunResult:
             folder.interrupt()
             raise
         except Exception as error:
-            if not (isinstance(error, FolderBusy) or (config.resume and not folder.started)):
-                folder.fail(error)  # a resume that cannot begin, or a folder in use, is left exactly as it was
+            resume_refused = config.resume and not context.in_sweep and not folder.started
+            if not (isinstance(error, FolderBusy) or resume_refused):
+                folder.fail(error)  # a run resumed alone that cannot begin, or a folder in use, is left as it was
             raise
 
 

@@ -37,7 +37,9 @@ def parse_arguments(arguments):
 
 def saved_config(run_dir: Path):
     fix = f"Point evaluate at an fcbaseline run directory, or restore {SAVED_CONFIG} from a backup."
-    return read_yaml_mapping(run_dir / SAVED_CONFIG, "the run's saved config", fix, kind=data.DataError)
+    return read_yaml_mapping(
+        run_dir / SAVED_CONFIG, "the run's saved config", fix, kind=data.DataError, required=("dataset",)
+    )
 
 
 def results_folder(run_dir: Path, output, name: str) -> Path:

@@ -87,6 +87,11 @@ def predict(run_dir: Path, paths: List[Path], top: int, model_file: str, output=
     quiet.import_tensorflow()  # after the checks: TensorFlow takes seconds to start
 
     model = load_keras_model(model_path, "Predict with another run, or train this one again.")
+    if model.output_shape[-1] != len(metrics["class_names"]):
+        raise DataError(
+            f"{model_path} gives {model.output_shape[-1]} classes but {run_dir / METRICS} names "
+            f"{len(metrics['class_names'])}: they come from different runs. Restore the run's own files."
+        )
     images = load_images(files, tuple(model.input_shape[1:]))
     probabilities = model.predict(images, batch_size=256, verbose=0)
     names, top = metrics["class_names"], max(1, min(top, len(metrics["class_names"])))

@@ -29,6 +29,7 @@ import numpy as np
 
 from fcbaseline.data.common import DataError, Dataset
 from fcbaseline.data.formats import read_cifar_batch, read_idx
+from fcbaseline.reading import load_npz
 
 DATA_DIR_VARIABLE = "FCBASELINE_DATA_DIR"
 IDX_FILES = {
@@ -145,13 +146,16 @@ def _load_idx_dataset(
         raise _not_in_data_dir(config, roots, list(IDX_FILES.values()))
     for npz in cache:
         if npz.suffix == ".npz" and npz.is_file():
-            try:
-                with np.load(npz, allow_pickle=False) as file:
-                    return (file["x_train"], file["y_train"], file["x_test"], file["y_test"]), str(npz)
-            except Exception as error:
-                raise DataError(f"Cannot read {npz} ({error}); move it away so Keras can fetch a fresh copy.") from None
+            fix = "Move it away so that Keras fetches a fresh copy."
+            arrays = load_npz(npz, "a Keras dataset file", fix, wanted=lambda name: name in NPZ_KEYS)
+            if any(key not in arrays for key in NPZ_KEYS):
+                raise DataError(f"{npz} lacks some of {', '.join(NPZ_KEYS)}. {fix}")
+            return tuple(arrays[key] for key in NPZ_KEYS), str(npz)
     (x_train, y_train), (x_test, y_test) = _download(config, keras_name, cache, roots)
     return (x_train, y_train, x_test, y_test), f"keras.datasets.{keras_name}"
+
+
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")  # Keras' cached mnist.npz and fashion files
 
 
 def load_mnist(config):

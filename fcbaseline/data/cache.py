@@ -38,8 +38,11 @@ def load(name: str) -> Optional[dict]:
     """The cached images and record for `name`, or None."""
     images, record = cache_dir() / f"{name}.npy", cache_dir() / f"{name}.json"
     try:
-        return {"images": np.load(images, allow_pickle=False), **json.loads(record.read_text())}
-    except (OSError, ValueError):
+        found = json.loads(record.read_text())
+        if not isinstance(found.get("kept"), list) or not isinstance(found.get("skipped"), list):
+            return None
+        return {**found, "images": np.load(images, allow_pickle=False)}
+    except Exception:  # a damaged entry of our own (truncated, hand-edited, too large): decode again
         return None
 
 

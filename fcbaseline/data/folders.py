@@ -127,7 +127,8 @@ def check_memory(count: int, config, folder: Path) -> None:
     memory = physical_memory()
     if not config.image_size or not memory:
         return
-    needed = count * int(np.prod(config.image_size)) * (1 if config.color_mode == "grayscale" else 3)
+    pixels = count * int(np.prod(config.image_size)) * (1 if config.color_mode == "grayscale" else 3)
+    needed = 2 * pixels  # the decoded images, and the array they are stacked into
     if needed > memory:
         raise DataError(
             f"Decoding the {count} images of {folder} at dataset.image_size={list(config.image_size)} would take "

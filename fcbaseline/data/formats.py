@@ -12,16 +12,21 @@ import numpy as np
 
 from fcbaseline.data.common import DataError
 
+MAX_DECOMPRESSED = 2**31  # far above the largest official file (47 MB): a bound for a damaged or hostile one
+
 
 def _read_gzip(path: Path) -> bytes:
     try:
         with gzip.open(path, "rb") as file:
-            return file.read()
+            raw = file.read(MAX_DECOMPRESSED + 1)
     except (OSError, EOFError, zlib.error) as error:
         raise DataError(
             f"Cannot decompress {path}: {error}. The file is truncated or corrupted; "
             f"replace it with a fresh copy of the official file."
         ) from None
+    if len(raw) > MAX_DECOMPRESSED:
+        raise DataError(f"{path} decompresses to more than 2 GiB, which no official file does; replace it.")
+    return raw
 
 
 def read_idx(path: Path, expected_dims: int) -> np.ndarray:

@@ -1,6 +1,7 @@
 """What a run trains, validates and tests on: the dataset, with the validation data its mode asks for."""
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -27,15 +28,16 @@ def split_problem(counts: Sequence[int], fraction: float) -> Optional[str]:
     share of each part: the smallest class needs a share of at least one image on either side."""
     counts = np.asarray(counts)
     total, smallest = int(counts.sum()), int(counts.min())
-    held_out = int(np.ceil(fraction * total))
-    if held_out * smallest / total >= 1 and (total - held_out) * smallest / total >= 1:
+    held_out = math.ceil(fraction * total)
+    fewest, most = math.ceil(total / smallest), total - math.ceil(total / smallest)  # held-out lengths that work
+    if fewest <= held_out <= most:
         return None
-    if smallest < 2:
+    if fewest > most:
         return f"a class has {smallest} image(s), too few to put one on each side"
-    low, high = 1 / smallest, 1 - 1 / smallest
+    low, high = math.ceil(fewest / total * 1e4) / 1e4, math.floor(most / total * 1e4) / 1e4
     return (
         f"the smallest class has {smallest} of the {total} images, so the fraction must lie in "
-        f"[{np.ceil(low * 1e4) / 1e4:g}, {np.floor(high * 1e4) / 1e4:g}] to give it an image on each side"
+        f"[{low:g}, {high:g}] to give it an image on each side"
     )
 
 

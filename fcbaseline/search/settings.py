@@ -17,11 +17,12 @@ def check_counts(n_trials, n_jobs) -> None:
 
 
 def check_storage(url: str) -> None:
-    """A configured storage URL whose database kind SQLAlchemy knows (nothing is opened or created)."""
+    """A configured storage URL whose database kind SQLAlchemy knows and whose driver is installed
+    (nothing is opened or created)."""
     import sqlalchemy.engine
 
     try:
-        sqlalchemy.engine.make_url(url).get_dialect()
+        sqlalchemy.engine.make_url(url).get_dialect().import_dbapi()
     except Exception as error:  # a malformed URL, an unknown database or a missing driver
         raise studies.SearchConfigError(
             f"hydra.sweeper.storage={url}: Optuna cannot open it ({type(error).__name__}: {error}). Give an "

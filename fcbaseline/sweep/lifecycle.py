@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import List
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from fcbaseline import exits, rundir, runner
 from fcbaseline.config.keys import without_resume
@@ -57,6 +57,28 @@ def task_config(config: DictConfig) -> DictConfig:
     return task
 
 
+def first_job_config(config: DictConfig):
+    """The first job's config, for the checks made before a sweep's folder is claimed: the config every job
+    shares (Hydra composes it without the swept values) with the first value of each swept key. None when
+    that cannot be had without composing (a swept config group such as dataset=a,b): each job checks its own."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+    swept = {override.key_or_group for override in parsed if override.is_sweep_override()}
+    if any("." not in key.lstrip("+~") for key in swept):
+        return None
+    first = task_config(config)
+    if (config.hydra.runtime.choices.get("hydra/sweeper") or "basic") != "basic":
+        return first  # a search: its swept values are sampled later, each job checks its own
+    batches = BasicSweeper.split_arguments(parsed, None) if swept else [[[]]]
+    with open_dict(first):
+        for override in OverridesParser.create().parse_overrides(batches[0][0]):
+            if override.key_or_group in swept:
+                OmegaConf.update(first, override.key_or_group.lstrip("+~"), override.value(), merge=True)
+    return first
+
+
 class Lifecycle(Callback):
     def __init__(self):
         self.lock = None  # the folder's lock, held until this process ends
@@ -71,9 +93,9 @@ class Lifecycle(Callback):
 
     def on_multirun_start(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        # the values every job shares (Hydra composes this config without the swept ones), checked before the
-        # sweep's folder is claimed; each job checks its own config again
-        refused(lambda: runner.preflight(task_config(config), config.hydra.overrides.task, sweep_dir, resuming=False))
+        first = refused(lambda: first_job_config(config))  # checked before the folder is claimed; each job again
+        if first is not None:
+            refused(lambda: runner.preflight(first, config.hydra.overrides.task, sweep_dir, resuming=False))
         refused(lambda: settings.check(config.hydra.sweeper, config.hydra.overrides.task))
         self.lock = refused(lambda: rundir.claim(sweep_dir, "hydra.sweep.dir", bool(config.get("resume"))))
         self.jobs_planned = record.write(config)["jobs_planned"]

@@ -45,8 +45,12 @@ def job_directories(sweep_dir: Path) -> List[Path]:
 
 def job_overrides(job: Path, metrics: dict) -> str:
     path = job / SAVED_OVERRIDES
-    overrides = yaml.safe_load(path.read_text()) if path.exists() else metrics.get("overrides", [])
-    return " ".join(without_resume(overrides or []))
+    try:
+        overrides = yaml.safe_load(path.read_text()) if path.exists() else metrics.get("overrides", [])
+    except (OSError, yaml.YAMLError):  # a damaged record: the summary shows the job without its overrides
+        overrides = []
+    overrides = overrides if isinstance(overrides, list) else []
+    return " ".join(without_resume([str(override) for override in overrides]))
 
 
 def read_job(job: Path) -> dict:

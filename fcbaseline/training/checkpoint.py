@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from omegaconf import DictConfig, OmegaConf
 
 from fcbaseline.errors import ConfigError
 from fcbaseline.files import write_atomically
@@ -70,9 +71,11 @@ def load_checkpoint(path: Path) -> dict:
     arrays = load_npz(path, "an fcbaseline checkpoint", fix)
     with guarded(path, "an fcbaseline checkpoint", fix):
         state = json.loads(str(arrays.pop("state")))
-        if not isinstance(state.get("history"), dict) or not isinstance(state.get("config"), str):
-            raise ValueError("its state has no history or config")
-        state["order_generator"]["state"]  # the batch order's random state, put back on resume
+        if not isinstance(state.get("history"), dict) or not isinstance(state.get("callbacks", {}), dict):
+            raise ValueError("its state has no history")
+        if not isinstance(OmegaConf.create(state["config"]), DictConfig):
+            raise ValueError("its run config is not a mapping")
+        np.random.default_rng().bit_generator.state = state["order_generator"]  # restorable, as on resume
     state["arrays"] = arrays
     return state
 
@@ -85,6 +88,11 @@ def _assign_by_name(variables, names, arrays: dict, prefix: str) -> None:
             f"different model or optimizer, or by an older fcbaseline. Start a new run."
         )
     for variable, name in zip(variables, names):
+        if tuple(arrays[f"{prefix}{name}"].shape) != tuple(variable.shape):
+            raise ConfigError(
+                f"the checkpoint holds {prefix}{name} of shape {arrays[f'{prefix}{name}'].shape}, but this model's "
+                f"is {tuple(variable.shape)}: it was written for a different model. Start a new run."
+            )
         variable.assign(arrays[f"{prefix}{name}"])
 
 

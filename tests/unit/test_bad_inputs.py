@@ -174,6 +174,17 @@ def checkpoint_with_state(state: str):
     return change
 
 
+def checkpoint_state_changed(**changes):
+    """The real checkpoint with some of its state's entries replaced."""
+
+    def change(run):
+        with np.load(run / "checkpoint.npz") as file:
+            state = json.loads(str(file["state"]))
+        checkpoint_with_state(json.dumps({**state, **changes}))(run)
+
+    return change
+
+
 def replaced(name: str, content: bytes):
     def change(run):
         (run / name).write_bytes(content)
@@ -186,6 +197,16 @@ def removed(name: str):
         (run / name).unlink()
 
     return change
+
+
+def run_and_images(change=None):
+    """A finished run at {run} (changed by `change`) and an image folder at {images}, for predict."""
+
+    def prepare(places):
+        a_finished_run(change)(places)
+        image_folder()(places)
+
+    return prepare
 
 
 def held_by_another_process(run: Path):
@@ -227,7 +248,8 @@ CONFIG_VALUES = [
     Case("added misspelt key", ["+optimizer.momentun=0.9"], 2, "optimizer.momentun is not a config key. Did you mean"),
     Case("text for a number", ["optimizer.lr=fast"], 2, "Value 'fast' of type 'str' could not be converted to Float"),
     Case("fraction for an integer", ["training.epochs=2.5"], 2, "Value '2.5' of type 'float' could not be converted"),
-    Case("text for a list", ["model.hidden_sizes=abc"], 2, "hidden_sizes"),
+    Case("text for a list", ["model.hidden_sizes=abc"], 2, "Invalid value assigned: str is not a ListConfig"),
+    Case("an interpolation to nothing", ["training.epochs=${{nope}}"], 2, "Interpolation key 'nope' not found"),
     Case("text for a bool", ["model.batch_norm=maybe"], 2, "Value 'maybe' is not a valid bool"),
     Case("text for an optional bool", ["training.xla=perhaps"], 2, "Value 'perhaps' is not a valid bool"),
     Case("no hidden layer", ["model.hidden_sizes=[]"], 2, "model.hidden_sizes=[] has no hidden layer"),
@@ -268,14 +290,15 @@ CONFIG_VALUES = [
         "validation fraction too small for a class",
         [*SMALL, "training.validation=split", "training.validation_fraction=0.001"],
         2,
-        "training.validation_fraction=0.001: the smallest class has 131 of the 1347 images",
+        "training.validation_fraction=0.001: the smallest class has 131 of the 1347 images, so the fraction "
+        "must lie in [0.0082, 0.9918]",
         new_run_folder=True,
     ),
     Case(
         "validation fraction too large for a class",
         [*SMALL, "training.validation=split", "training.validation_fraction=0.999"],
         2,
-        "so the fraction must lie in [0.0077, 0.9923]",
+        "training.validation_fraction=0.999: the smallest class has 131 of the 1347 images",
         new_run_folder=True,
     ),
     Case(
@@ -668,7 +691,7 @@ IMAGE_FOLDERS = [
         "every image unreadable, skipping bad files",
         [*FOLDER, "dataset.skip_bad_files=true"],
         1,
-        "could be",
+        "No image in {images} could be opened; the first: {images}/a/x.png: No such file or directory",
         lambda p: [
             (p["images"] / name).mkdir(parents=True) or (p["images"] / name / "x.png").symlink_to(p["images"] / "none")
             for name in "ab"
@@ -727,8 +750,35 @@ RUNS_AND_RESUME = [
         "resume with a checkpoint without history",
         ["resume={run}"],
         1,
-        "its state has no history or config",
+        "(ValueError: its state has no history)",
         a_finished_run(checkpoint_with_state('{"config": "x"}')),
+    ),
+    Case(
+        "resume with a checkpoint whose run config is not YAML",
+        ["resume={run}"],
+        1,
+        "as an fcbaseline checkpoint (",
+        a_finished_run(checkpoint_state_changed(config="a: [")),
+    ),
+    Case(
+        "resume with a checkpoint whose batch order is damaged",
+        ["resume={run}"],
+        1,
+        "as an fcbaseline checkpoint (",
+        a_finished_run(checkpoint_state_changed(order_generator={"bit_generator": "PCG64", "state": 3})),
+    ),
+    Case(
+        "resume of a run stopped early whose config has no dataset",
+        ["resume={run}"],
+        1,
+        ".hydra/config.yaml has no dataset section",
+        a_finished_run(
+            lambda run: (
+                interrupted(run),
+                (run / "checkpoint.npz").unlink(),
+                (run / ".hydra" / "config.yaml").write_text("a: 1\n"),
+            )
+        ),
     ),
     Case(
         "resume of a run stopped early with a damaged config",
@@ -821,6 +871,13 @@ EVALUATE_AND_PREDICT = [
         a_finished_run(replaced(".hydra/config.yaml", b"- a\n- b\n")),
     ),
     Case(
+        "evaluate with a saved config that is a word",
+        ["evaluate", "{run}"],
+        1,
+        ".hydra/config.yaml has no dataset section",
+        a_finished_run(replaced(".hydra/config.yaml", b"garbage\n")),
+    ),
+    Case(
         "evaluate with a non-dataset override",
         ["evaluate", "{run}", "optimizer.lr=1"],
         2,
@@ -871,34 +928,35 @@ EVALUATE_AND_PREDICT = [
         ["predict", "{run}", GOOD_PNG],
         1,
         "Cannot read {run}/metrics.json as a run's metrics.json (JSONDecodeError",
-        lambda places: (a_finished_run(replaced("metrics.json", b'{"class_names": ['))(places), image_folder()(places)),
+        run_and_images(replaced("metrics.json", b'{"class_names": [')),
     ),
     Case(
         "predict with metrics.json that is a list",
         ["predict", "{run}", GOOD_PNG],
         1,
         "holds a JSON list, not the object",
-        lambda places: (a_finished_run(replaced("metrics.json", b"[1, 2]"))(places), image_folder()(places)),
+        run_and_images(replaced("metrics.json", b"[1, 2]")),
     ),
     Case(
         "predict with metrics.json naming no classes",
         ["predict", "{run}", GOOD_PNG],
         2,
         "names no classes: predict needs a finished run",
-        lambda places: (
-            a_finished_run(replaced("metrics.json", b'{"status": "failed"}'))(places),
-            image_folder()(places),
-        ),
+        run_and_images(replaced("metrics.json", b'{"status": "failed"}')),
+    ),
+    Case(
+        "predict with metrics.json naming fewer classes than the model gives",
+        ["predict", "{run}", GOOD_PNG],
+        1,
+        "model.keras gives 10 classes but {run}/metrics.json names 3",
+        run_and_images(replaced("metrics.json", b'{"class_names": ["a", "b", "c"]}')),
     ),
     Case(
         "predict with a truncated model",
         ["predict", "{run}", GOOD_PNG],
         1,
         "model.keras is not a whole .keras file",
-        lambda places: (
-            a_finished_run(lambda run: (run / "model.keras").write_bytes(b"PK\x03\x04"))(places),
-            image_folder()(places),
-        ),
+        run_and_images(lambda run: (run / "model.keras").write_bytes(b"PK\x03\x04")),
     ),
     Case(
         "predict an image that is not there",
@@ -936,7 +994,7 @@ EVALUATE_AND_PREDICT = [
         ["predict", "{run}", GOOD_PNG],
         2,
         "Give a folder you can write with --output <folder>",
-        lambda places: (a_finished_run(replaced("predictions", b"a file"))(places), image_folder()(places)),
+        run_and_images(replaced("predictions", b"a file")),
     ),
     Case(
         "predict into an --output that holds predictions",
@@ -1015,7 +1073,9 @@ def finished(tmp_path_factory):
 
 
 def test_the_table_covers_every_family():
-    assert len(CASES) >= 120 and len({case.name for case in CASES}) == len(CASES)
+    families = (CONFIG_VALUES, DATA_FILES, IMAGE_FOLDERS, RUNS_AND_RESUME, EVALUATE_AND_PREDICT, USER_CONFIG_FILES)
+    assert all(len(family) >= 8 for family in families) and len(CASES) >= 120
+    assert len({case.name for case in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -1056,3 +1116,41 @@ def test_a_bad_input_is_refused_cleanly(case, tmp_path, monkeypatch, capfd, fini
         assert len(folders) == 1 and all(Path(path).is_relative_to(user / "outputs" / "runs") for path in new), new
     else:
         assert not new, new
+
+
+def test_a_resumed_sweep_records_a_job_that_cannot_continue(tmp_path, monkeypatch, capfd):
+    """A sweep's job is not left as it was when it fails on resume (unlike a single run refused): its
+    metrics.json says failed and why, so that the summary and the exit status show it."""
+    monkeypatch.chdir(tmp_path)
+    sweep = ["-m", *SMALL, "training.seed=1,2", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    assert cli_in_process(sweep, {"FCBASELINE_CACHE_DIR": tmp_path / "cache"}) == 0
+    damaged_checkpoint(cut=1000)(tmp_path / "sweep" / "1")
+
+    def results():  # the job's files but its log (which notes that the job was kept) and its lock
+        return {
+            path: stamp for path, stamp in fingerprint(tmp_path / "sweep" / "0").items() if "fcbaseline." not in path
+        }
+
+    kept = results()
+    capfd.readouterr()
+    code = cli_in_process([*sweep, f"resume={tmp_path / 'sweep'}"], {"FCBASELINE_CACHE_DIR": tmp_path / "cache"})
+    out, err = capfd.readouterr()
+    assert code == 1 and "Jobs not completed: 1" in err and "Traceback" not in out + err
+    failed = json.loads((tmp_path / "sweep" / "1" / "metrics.json").read_text())
+    assert failed["status"] == "failed" and "checkpoint.npz is not an .npz archive" in failed["error"]
+    assert results() == kept  # the completed job is kept as it was
+
+
+def test_a_sweep_over_a_value_its_dataset_needs_is_not_refused_before_it_starts(tmp_path, monkeypatch, capfd):
+    """The checks before a sweep's folder is made use the first job's values: a dataset.file given only
+    as a sweep (dataset=arrays needs one) is not refused."""
+    monkeypatch.chdir(tmp_path)
+    places = {"data": tmp_path}
+    npz(**valid_arrays())(places)
+    (tmp_path / "mine.npz").rename(tmp_path / "a.npz")
+    npz(**valid_arrays(y_train=1 - np.arange(20) % 2))(places)
+    arguments = ["-m", *ARRAYS[:1], f"dataset.file={tmp_path / 'a.npz'},{tmp_path / 'mine.npz'}", *ARRAYS[2:]]
+    arguments += ["training.batch_size=4", "model.hidden_sizes=[8]", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    assert cli_in_process(arguments, {"FCBASELINE_CACHE_DIR": tmp_path / "cache"}) == 0, capfd.readouterr().err
+    statuses = [json.loads((tmp_path / "sweep" / job / "metrics.json").read_text())["status"] for job in "01"]
+    assert statuses == ["completed", "completed"]

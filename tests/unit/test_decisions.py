@@ -166,3 +166,46 @@ def test_a_sweep_parent_run_status_follows_its_jobs():
     assert sweep_status(["completed", "interrupted", "failed"]) == "KILLED"
     for jobs in (["completed"], ["completed", "diverged"], ["interrupted"]):
         assert RunStatus.is_terminated(RunStatus.from_string(sweep_status(jobs)))
+
+
+# ---------------------------------------------------------------- splits and a sweep's first job
+
+
+@pytest.mark.parametrize(
+    "counts, fraction, problem",
+    [
+        ([178] * 10, 0.1, None),
+        ([2, 50], 0.5, None),  # 26 held out: one image of the small class on each side
+        ([3, 7], 0.4, None),
+        ([3, 7], 0.5, None),
+        ([3, 7], 0.6, None),
+        ([3, 7], 0.3, "the smallest class has 3 of the 10 images, so the fraction must lie in [0.4, 0.6]"),
+        ([3, 7], 0.7, "must lie in [0.4, 0.6]"),
+        ([1, 50], 0.5, "a class has 1 image(s), too few to put one on each side"),
+        ([131] + [135] * 9, 0.001, "must lie in [0.0082, 0.9918]"),
+    ],
+)
+def test_a_split_must_leave_the_smallest_class_on_both_sides(counts, fraction, problem):
+    from fcbaseline.data.splits import split_problem
+
+    found = split_problem(counts, fraction)
+    assert found is None if problem is None else problem in found
+    if problem and "must lie in" in problem:  # the range it states is accepted at both ends
+        low, high = (float(bound) for bound in found.split("[")[1].split("]")[0].split(", "))
+        assert split_problem(counts, low) is None and split_problem(counts, high) is None
+
+
+def test_a_sweeps_first_job_is_checked_with_its_first_swept_values():
+    from fcbaseline.sweep.lifecycle import first_job_config
+
+    def first(*overrides):  # composed as Hydra composes a multirun's shared config: without the swept values
+        shared = [override for override in overrides if "," not in override and "range(" not in override]
+        config = compose_config(shared, return_hydra_config=True)
+        config.hydra.overrides.task = list(overrides)  # as the command line records them
+        return first_job_config(config)
+
+    assert first("optimizer.lr=0.1,-1", "training.seed=5").optimizer.lr == 0.1
+    assert first("dataset=arrays", "dataset.file=a.npz,b.npz").dataset.file == "a.npz"
+    assert first("training.seed=range(3,6)").training.seed == 3
+    assert "hydra" not in first("training.seed=1")
+    assert first("dataset=mnist,digits") is None  # a swept group: each job checks its own config
