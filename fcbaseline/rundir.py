@@ -138,6 +138,46 @@ def holds_results(folder: Path):
     return found[0] if found else None
 
 
+def is_plain_name(name: str) -> bool:
+    """A file name that stays in the folder it is joined to: no path separator, not . or .."""
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")
+
+
+# The run's own files, which a resumed run writes again: none may be a folder or anything but a file.
+RUN_FILES = (*ARTIFACTS, CHECKPOINT, FolderLock.NAME)
+
+
+def check_nothing_in_the_way(folder: Path) -> None:
+    """Refuse to resume where one of the run's own file names is taken by a folder or a special file."""
+    for name in RUN_FILES:
+        path = folder / name
+        if path.exists() and not path.is_file():
+            raise ConfigError(
+                f"{path} is not a file: it is where the run keeps its {name}. Move it out of the way, then resume."
+            )
+
+
+def check_sweep_folder(folder: Path) -> None:
+    """Refuse `-m ... resume=<folder>` for a single run's folder (resuming it as a sweep would add job
+    folders and a summary to it)."""
+    if (folder / METRICS).is_file() or (folder / CHECKPOINT).is_file():
+        raise ConfigError(
+            f"resume={folder} is a single run's folder, not a sweep's. Resume it without -m: "
+            f"python -m fcbaseline resume={folder}"
+        )
+
+
+def check_is_sweep(folder: Path) -> None:
+    """Refuse to summarize a folder that holds no sweep's job folders (a single run's, say): its summary
+    files would be written into it for nothing."""
+    jobs = [child for child in folder.iterdir() if child.is_dir() and child.name.isdigit()]
+    if not any((job / METRICS).is_file() for job in jobs) and not (folder / SWEEP_RECORD).is_file():
+        raise ConfigError(
+            f"{folder} holds no sweep (no numbered job folders with {METRICS}): give a sweep's folder, "
+            f"outputs/multirun/<date>/<time>."
+        )
+
+
 def check_exists(folder: Path) -> None:
     """Refuse to resume a folder that is not there."""
     if not folder.is_dir():
@@ -156,6 +196,7 @@ def claim(folder: Path, key: str, resuming: bool = False) -> FolderLock:
     lock.check_free()
     if resuming:
         check_exists(folder)
+        check_nothing_in_the_way(folder)
     found = None if resuming else holds_results(folder)
     if found:
         what = "sweep" if key == "hydra.sweep.dir" else "run"

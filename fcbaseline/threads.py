@@ -62,4 +62,5 @@ def in_use(cores: int) -> int:
     import tensorflow as tf
 
     configured = tf.config.threading.get_intra_op_parallelism_threads()
-    return configured or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or cores
+    variable = os.environ.get("TF_NUM_INTRAOP_THREADS") or "0"
+    return configured or (int(variable) if variable.isdigit() else 0) or cores

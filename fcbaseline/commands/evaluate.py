@@ -76,6 +76,11 @@ def check_compatible(model, dataset: data.Dataset, run_classes, model_path: Path
             f"{model_path} takes images of shape {tuple(model.input_shape[1:])}, but {dataset.name} has "
             f"{dataset.image_shape}. Evaluate on a dataset with the run's image shape."
         )
+    if model.output_shape[-1] != len(dataset.class_names):
+        raise ConfigError(
+            f"{model_path} gives {model.output_shape[-1]} classes, but {dataset.name} has {len(dataset.class_names)}: "
+            f"it is not this run's model. Evaluate the run's own model (--model model.keras)."
+        )
     if list(run_classes) != list(dataset.class_names):
         raise ConfigError(
             f"{model_path} was trained on the classes {list(run_classes)}, but {dataset.name} has "

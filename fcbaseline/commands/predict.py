@@ -46,12 +46,18 @@ def image_files(arguments: List[Path]) -> List[Path]:
     for path in arguments:
         if path.is_dir():
             found += sorted(item for item in path.rglob("*") if item.suffix.lower() in IMAGE_SUFFIXES)
-        elif path.is_file():
+        elif path.exists() or path.is_symlink():
             found.append(path)
         else:
             raise ConfigError(f"{path} does not exist: give image files or folders of images.")
     if not found:
         raise ConfigError(f"No PNG, JPEG, BMP or GIF image in {', '.join(map(str, arguments))}.")
+    for item in found:  # before any is opened: a pipe named like an image would block the read
+        if not item.is_file():
+            raise DataError(
+                f"Cannot read the image {item}: it is a link to nothing, or not a regular file (a pipe, socket or "
+                f"device). Remove it, or leave it out of the command."
+            )
     return found
 
 

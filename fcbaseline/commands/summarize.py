@@ -5,7 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from fcbaseline import exits, rundir
+from fcbaseline.errors import ConfigError
 from fcbaseline.exits import ExitCode
+from fcbaseline.files import OutputError
 from fcbaseline.sweep.summary import summarize
 
 
@@ -24,7 +27,13 @@ def main(argv=None) -> int:
             )
             status = ExitCode.USAGE
             continue
-        rows = summarize(sweep_dir)
+        try:
+            rundir.check_is_sweep(sweep_dir)
+            rows = summarize(sweep_dir)
+        except (ConfigError, OutputError) as error:
+            print(str(error), file=sys.stderr)
+            status = max(status, exits.expected_exit(error))
+            continue
         print(f"{sweep_dir}: {len(rows)} jobs summarized in summary.csv, summary.md, summary.png")
     return status
 

@@ -64,11 +64,10 @@ def model_checkpoint(arguments, run_directory: Path):
 def check_model_checkpoint(arguments) -> None:
     """The best model's file is a plain name inside the run folder, never a path out of it (a user's file
     elsewhere would be overwritten) nor one of the run's own files."""
-    from fcbaseline.rundir import ARTIFACTS, CHECKPOINT
+    from fcbaseline.rundir import ARTIFACTS, CHECKPOINT, is_plain_name
 
     name = arguments.filename
-    plain = name not in ("", ".", "..") and Path(name).name == name and "\\" not in name
-    if not plain or not name.endswith(".keras") or name in (*ARTIFACTS, CHECKPOINT):
+    if not is_plain_name(name) or not name.endswith(".keras") or name in (*ARTIFACTS, CHECKPOINT):
         raise ConfigError(
             f"training.model_checkpoint.filename={name!r} must be a plain file name ending in .keras, which the "
             f"best model is written to inside the run folder, and not one of the run's own files (model.keras): "

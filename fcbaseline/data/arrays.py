@@ -15,6 +15,7 @@ from fcbaseline.data.common import DataError, Dataset
 from fcbaseline.reading import load_npz
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
+MAX_CLASSES = 10_000  # more outputs than this is not an MLP baseline; a label like 2**63 would be a bug
 
 
 def read_npz(path: Path) -> dict:
@@ -35,7 +36,12 @@ def encode_labels(y_train, y_test, class_names: List[str], path: Path) -> Tuple[
             f"or both as integers (class indices from 0)."
         )
     if y_train.dtype.kind in "US":  # string labels: their sorted values are the classes
-        names = sorted(set(y_train.tolist()) | set(y_test.tolist()))
+        unseen = sorted(set(y_test.tolist()) - set(y_train.tolist()))
+        if unseen:
+            raise DataError(
+                f"{path}: y_test holds classes {unseen[:5]} that y_train never shows; train on every class."
+            )
+        names = sorted(set(y_train.tolist()))
         index = {name: position for position, name in enumerate(names)}
         encode = np.vectorize(index.__getitem__, otypes=[np.int64])
         return encode(y_train), encode(y_test), [str(name) for name in names]
@@ -43,7 +49,13 @@ def encode_labels(y_train, y_test, class_names: List[str], path: Path) -> Tuple[
         raise DataError(
             f"{path}: labels must be integers (class indices) or strings, found {y_train.dtype} and {y_test.dtype}."
         )
-    count = len(class_names) or int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+    largest = int(max(y_train.max(initial=0), y_test.max(initial=0)))
+    if not class_names and largest >= MAX_CLASSES:
+        raise DataError(
+            f"{path}: the labels go up to {largest}, but integer labels are class indices 0..K-1 (at most "
+            f"{MAX_CLASSES:,} classes). Number the classes from 0, or give string labels."
+        )
+    count = len(class_names) or largest + 1
     for split, labels in (("y_train", y_train), ("y_test", y_test)):
         if len(labels) and (labels.min() < 0 or labels.max() >= count):
             raise DataError(
@@ -51,6 +63,9 @@ def encode_labels(y_train, y_test, class_names: List[str], path: Path) -> Tuple[
                 f"{' (dataset.class_names names ' + str(count) + ' classes)' if class_names else ''}. "
                 f"Labels must be class indices from 0, or give string labels."
             )
+    unseen = sorted(set(np.unique(y_test).tolist()) - set(np.unique(y_train).tolist()))
+    if unseen:
+        raise DataError(f"{path}: y_test holds classes {unseen[:5]} that y_train never shows; train on every class.")
     return y_train.astype(np.int64), y_test.astype(np.int64), list(class_names) or [str(i) for i in range(count)]
 
 
@@ -62,6 +77,13 @@ def check_images(arrays: dict, path: Path) -> None:
                 f"{path}: {key} is {arrays[key].dtype}; fcbaseline takes uint8 values 0..255 (pixels), which the model "
                 f"scales to [0, 1]. Convert, e.g. (x * 255).round().astype(np.uint8) for values in [0, 1]."
             )
+    for key in KEYS:
+        if arrays[key].ndim == 0:
+            raise DataError(f"{path}: {key} is a single number, not an array of samples.")
+    if x_train.ndim < 2 or not all(x_train.shape[1:]):
+        raise DataError(
+            f"{path}: x_train is {x_train.shape}: each sample needs at least one value (N, H, W) or (N, D)."
+        )
     if not len(x_train) or not len(x_test):
         raise DataError(f"{path}: x_train has {len(x_train)} samples and x_test {len(x_test)}; both need some.")
     if x_train.shape[1:] != x_test.shape[1:] or x_train.ndim < 2:

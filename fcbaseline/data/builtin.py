@@ -231,7 +231,8 @@ def _check(name: str, split: str, images: np.ndarray, labels: np.ndarray, image_
     if len(labels) == 0 or labels.min() < 0 or labels.max() >= num_classes:
         raise DataError(
             f"{source}: {name} {split} labels must lie in 0..{num_classes - 1}, found "
-            f"{labels.min() if len(labels) else 'none'}..{labels.max() if len(labels) else ''}."
+            f"{labels.min() if len(labels) else 'none'}..{labels.max() if len(labels) else ''}. If "
+            f"dataset.class_names was given, it must name every class of {name}; otherwise replace the files."
         )
     return labels.astype(np.int64)
 

@@ -10,6 +10,7 @@ next to the user's files, and nothing of theirs is changed.
 
 import logging
 import os
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -61,12 +62,14 @@ def stat_images(paths: List[str], labels: List[int], skip_bad_files: bool) -> Tu
     for path, label in zip(paths, labels):
         try:
             status = os.stat(path)  # follows links, as opening the image will
+            if not stat.S_ISREG(status.st_mode):  # a pipe or a device would block or never end
+                raise OSError(0, "not a regular file (a pipe, socket or device)")
         except OSError as error:
             if not skip_bad_files:
                 raise DataError(
-                    f"Cannot open the image {path} ({error.strerror}: a link to nothing, a loop of links, or a file "
-                    f"gone since it was listed). Replace or remove it, or set dataset.skip_bad_files=true to leave "
-                    f"unreadable images out (they are listed in metrics.json)."
+                    f"Cannot open the image {path} ({error.strerror}: a link to nothing, a loop of links, a file "
+                    f"gone since it was listed, or no file at all). Replace or remove it, or set "
+                    f"dataset.skip_bad_files=true to leave unreadable images out (they are listed in metrics.json)."
                 ) from None
             unreadable.append(f"{path}: {error.strerror}")
             continue
@@ -169,6 +172,12 @@ def load_image_folder(config) -> Dataset:
     root = Path(os.path.expanduser(config.data_dir))
     if not root.is_dir():
         raise DataError(f"dataset.data_dir={config.data_dir} does not exist or is not a folder of class folders.")
+    if (root / "train").is_dir() != (root / "test").is_dir():
+        present, absent = ("train", "test") if (root / "train").is_dir() else ("test", "train")
+        raise DataError(
+            f"{root} has a {present}/ folder but no {absent}/: give both (each with one subfolder per class), or "
+            f"put the class folders directly in {root} for a split by dataset.test_fraction."
+        )
     if (root / "train").is_dir() and (root / "test").is_dir():
         classes, x_train, y_train, skipped = read_split(root / "train", config)
         test_classes, x_test, y_test, skipped_test = read_split(root / "test", config)

@@ -31,6 +31,10 @@ def distribution(override: Override):
         last = value.stop - 1 if value.step > 0 else value.stop  # range(a, b) excludes b, as Python's does
         return IntDistribution(int(value.start), int(last - (last - value.start) % value.step), step=int(value.step))
     if isinstance(value, IntervalSweep):
+        if not value.start < value.end:
+            raise SearchSpaceError(f"{override.input_line}: interval(low, high) needs low < high.")
+        if "log" in value.tags and value.start <= 0:
+            raise SearchSpaceError(f"{override.input_line}: a log interval needs a positive low bound.")
         return FloatDistribution(float(value.start), float(value.end), log="log" in value.tags)
     raise SearchSpaceError(f"{override.input_line}: Optuna cannot sample a {type(value).__name__}.")
 

@@ -14,6 +14,7 @@ import copy
 import os
 import shlex
 import sys
+import traceback
 from pathlib import Path
 from typing import List
 
@@ -22,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from fcbaseline import exits, rundir, runner
 from fcbaseline.config.keys import without_resume
+from fcbaseline.errors import ConfigError
 from fcbaseline.rundir import SUMMARY_MD, Status
 from fcbaseline.search import settings
 from fcbaseline.sweep import record
@@ -42,11 +44,31 @@ def refused(check):
     try:
         return check()
     except Exception as error:
-        code = exits.expected_exit(error)
-        if code is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        code = exits.expected_exit(error)
+        if code is None:  # a bug; exit all the same: Hydra would only warn and run without the checks
+            traceback.print_exc()
+            sys.exit(exits.ExitCode.FAILED)
         print(str(error), file=sys.stderr)
         sys.exit(code)
+
+
+def check_hydra_paths(config: DictConfig, sweep: bool) -> None:
+    """Hydra's own path settings may not send a run's files elsewhere: the log's name (hydra.job.name),
+    the record's folder (hydra.output_subdir) and, in a sweep, each job's folder (hydra.sweep.subdir:
+    inside the sweep folder, one per job)."""
+    hydra = OmegaConf.to_container(config.hydra, resolve=False)
+    settings = [("hydra.job.name", hydra["job"].get("name")), ("hydra.output_subdir", hydra.get("output_subdir"))]
+    for key, value in settings:
+        if value is not None and not rundir.is_plain_name(str(value)):
+            raise ConfigError(f"{key}={value} must be a plain name inside the run folder (no / or ..); leave it out.")
+    subdir = str(hydra["sweep"].get("subdir"))
+    if sweep and ("${hydra.job.num}" not in subdir or subdir.startswith("/") or ".." in subdir.split("/")):
+        raise ConfigError(
+            f"hydra.sweep.subdir={subdir} must give each job its own folder inside the sweep folder, with "
+            f"${{hydra.job.num}} in it and no / at the start or ..: leave it out (the default is ${{hydra.job.num}})."
+        )
 
 
 def task_config(config: DictConfig) -> DictConfig:
@@ -79,6 +101,17 @@ def first_job_config(config: DictConfig):
     return first
 
 
+def check_one_folder(config: DictConfig) -> None:
+    """resume=<folder> runs in that folder: another hydra.run.dir beside it names a second one."""
+    resume = config.get("resume")
+    if resume in (None, True, "true", "True") or Path(config.hydra.run.dir).resolve() == Path(resume).resolve():
+        return
+    raise ConfigError(
+        f"resume={resume} and hydra.run.dir={config.hydra.run.dir} name two folders: a resumed run continues in "
+        f"its own folder. Give resume=<folder> alone."
+    )
+
+
 class Lifecycle(Callback):
     def __init__(self):
         self.lock = None  # the folder's lock, held until this process ends
@@ -88,11 +121,16 @@ class Lifecycle(Callback):
 
     def on_run_start(self, config, **kwargs) -> None:
         run_dir, resuming = Path(config.hydra.run.dir), bool(config.get("resume"))
+        refused(lambda: check_hydra_paths(config, sweep=False))
+        refused(lambda: check_one_folder(config))
         refused(lambda: runner.preflight(task_config(config), config.hydra.overrides.task, run_dir))
         self.lock = refused(lambda: rundir.claim(run_dir, "hydra.run.dir", resuming))
 
     def on_multirun_start(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
+        refused(lambda: check_hydra_paths(config, sweep=True))
+        if config.get("resume"):
+            refused(lambda: rundir.check_sweep_folder(sweep_dir))
         first = refused(lambda: first_job_config(config))  # checked before the folder is claimed; each job again
         if first is not None:
             refused(lambda: runner.preflight(first, config.hydra.overrides.task, sweep_dir, resuming=False))

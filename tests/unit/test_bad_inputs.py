@@ -209,6 +209,13 @@ def run_and_images(change=None):
     return prepare
 
 
+def two_class_model(path: Path) -> None:
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8), dtype="uint8"), keras.layers.Flatten(), keras.layers.Dense(2)])
+    model.save(path)
+
+
 def held_by_another_process(run: Path):
     return FolderLock(run).acquire()  # flock is per open file: the command's own open of it is refused
 
@@ -433,6 +440,38 @@ DATA_FILES = [
         True,
     ),
     Case("arrays missing", [*ARRAYS], 1, "has no y_test", npz(**valid_arrays(y_test=None)), True),
+    Case(
+        "labels near 2**63",
+        [*ARRAYS],
+        1,
+        "the labels go up to 9223372036854775000, but integer labels are class indices",
+        npz(**valid_arrays(y_train=np.array([0, 9223372036854775000] * 10, np.uint64))),
+        True,
+    ),
+    Case(
+        "a test class never trained",
+        [*ARRAYS],
+        1,
+        "y_test holds classes ['c'] that y_train never shows",
+        npz(**valid_arrays(y_train=np.array(["a", "b"] * 10), y_test=np.array(["a", "b", "c"] * 2))),
+        True,
+    ),
+    Case(
+        "samples of no values",
+        [*ARRAYS],
+        1,
+        "x_train is (20, 0): each sample needs at least one value",
+        npz(**valid_arrays(x_train=np.zeros((20, 0), np.uint8), x_test=np.zeros((6, 0), np.uint8))),
+        True,
+    ),
+    Case(
+        "a single number for x_train",
+        [*ARRAYS],
+        1,
+        "x_train is a single number, not an array of samples",
+        npz(**valid_arrays(x_train=np.uint8(3))),
+        True,
+    ),
     Case(
         "string and integer labels",
         [*ARRAYS],
@@ -669,6 +708,22 @@ IMAGE_FOLDERS = [
         True,
     ),
     Case(
+        "a pipe named like an image",
+        [*FOLDER],
+        1,
+        "not a regular file (a pipe, socket or device)",
+        image_folder(extra=lambda f: os.mkfifo(f / "a" / "pipe.png")),
+        True,
+    ),
+    Case(
+        "train/ without test/",
+        [*FOLDER],
+        1,
+        "has a train/ folder but no test/: give both",
+        lambda p: [png(p["images"] / "train" / name / "0.png") for name in "ab"],
+        True,
+    ),
+    Case(
         "images of different sizes",
         [*FOLDER],
         1,
@@ -813,6 +868,77 @@ RUNS_AND_RESUME = [
         2,
         "a new sweep never replaces them. Continue that sweep with resume=",
         a_finished_sweep,
+    ),
+    Case(
+        "a sweep's job folders anywhere",
+        ["-m", *SMALL, "training.seed=1", "hydra.sweep.dir={sweep}", "hydra.sweep.subdir={run}"],
+        2,
+        "hydra.sweep.subdir={run} must give each job its own folder inside the sweep folder",
+        a_finished_run(),
+    ),
+    Case(
+        "one folder for every job of a sweep",
+        ["-m", *SMALL, "training.seed=1,2", "hydra.sweep.dir={sweep}", "hydra.sweep.subdir=same"],
+        2,
+        "hydra.sweep.subdir=same must give each job its own folder",
+    ),
+    Case(
+        "a sweep's job folders above the sweep",
+        ["-m", *SMALL, "training.seed=1", "hydra.sweep.dir={sweep}", "hydra.sweep.subdir=../out_${{hydra.job.num}}"],
+        2,
+        "with ${{hydra.job.num}} in it and no / at the start or ..",
+    ),
+    Case("a log named out of the folder", [*SMALL, "hydra.job.name=../escaped"], 2, "hydra.job.name=../escaped must"),
+    Case(
+        "the record written elsewhere",
+        [*SMALL, "hydra.output_subdir={user}/elsewhere"],
+        2,
+        "hydra.output_subdir={user}/elsewhere must be a plain name inside the run folder",
+    ),
+    Case(
+        "a single run resumed as a sweep",
+        ["-m", "resume={run}"],
+        2,
+        "resume={run} is a single run's folder, not a sweep's. Resume it without -m",
+        a_finished_run(),
+    ),
+    Case(
+        "resume and another run folder",
+        ["resume={run}", "hydra.run.dir={user}/other"],
+        2,
+        "name two folders: a resumed run continues in its own folder",
+        a_finished_run(interrupted),
+    ),
+    Case(
+        "a folder where the log belongs",
+        ["resume={run}"],
+        2,
+        "fcbaseline.log is not a file: it is where the run keeps its fcbaseline.log",
+        a_finished_run(
+            lambda run: (interrupted(run), (run / "fcbaseline.log").unlink(), (run / "fcbaseline.log").mkdir())
+        ),
+    ),
+    Case(
+        "a folder where the history belongs",
+        ["resume={run}"],
+        2,
+        "history.csv is not a file",
+        a_finished_run(lambda run: (interrupted(run), (run / "history.csv").unlink(), (run / "history.csv").mkdir())),
+    ),
+    Case(
+        "a folder where the lock belongs",
+        ["resume={run}"],
+        2,
+        ".fcbaseline.lock is not a file",
+        a_finished_run(
+            lambda run: (interrupted(run), (run / ".fcbaseline.lock").unlink(), (run / ".fcbaseline.lock").mkdir())
+        ),
+    ),
+    Case(
+        "a search interval upside down",
+        ["-m", "hparams_search=mnist_optuna", "dataset=digits", "optimizer.lr=interval(0.5,0.1)"],
+        2,
+        "interval(low, high) needs low < high",
     ),
     Case(
         "a run folder in use",
@@ -979,6 +1105,24 @@ EVALUATE_AND_PREDICT = [
         "Cannot read the image",
         lambda places: (a_finished_run()(places), (places["user"] / "broken.png").write_bytes(b"\x89PNG broken")),
     ),
+    Case(
+        "predict a pipe named like an image",
+        ["predict", "{run}", "{images}"],
+        1,
+        "not a regular file (a pipe, socket or device)",
+        lambda places: (
+            a_finished_run()(places),
+            image_folder(extra=lambda f: os.mkfifo(f / "a" / "pipe.png"))(places),
+        ),
+    ),
+    Case(
+        "evaluate another run's model",
+        ["evaluate", "{run}", "--model", "other.keras"],
+        2,
+        "other.keras gives 2 classes, but digits has 10",
+        a_finished_run(lambda run: two_class_model(run / "other.keras")),
+    ),
+    Case("summarize a single run's folder", ["summarize", "{run}"], 2, "holds no sweep", a_finished_run()),
     Case(
         "predict a dangling link",
         ["predict", "{run}", "{images}"],
