@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 
 from fcbaseline import exits, runner
 from fcbaseline.config import config_dir, register_configs
+from fcbaseline.config.keys import task_overrides
 from fcbaseline.context import RunContext
 from fcbaseline.files import FolderLock
 from fcbaseline.rundir import RunFolder
@@ -30,7 +31,7 @@ register_configs()  # before Hydra composes, also in launcher workers that unpic
 def context_from_hydra(hydra_config) -> RunContext:
     sweep = record.read(hydra_config) if hydra_config.mode == RunMode.MULTIRUN else None
     launcher_name = hydra_config.runtime.choices.get("hydra/launcher") or ""
-    overrides = tuple(hydra_config.overrides.task)
+    overrides = tuple(task_overrides(hydra_config))
     return RunContext(Path(hydra_config.runtime.output_dir), overrides, sweep, launcher_name)
 
 

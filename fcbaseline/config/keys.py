@@ -45,3 +45,11 @@ def without_resume(overrides: Iterable[str]) -> List[str]:
 def without_bookkeeping(overrides: Iterable[str]) -> List[str]:
     """The overrides that say what a run computes: not where it resumes, how it is tracked, nor Hydra's."""
     return [override for override in overrides if not is_bookkeeping(key_of(override))]
+
+
+def task_overrides(hydra_config) -> List[str]:
+    """The command line's overrides as typed (hydra.overrides.task), never resolved: an override that
+    holds an interpolation (training.epochs=${nope}) is text here, checked where the config is."""
+    from omegaconf import OmegaConf
+
+    return [str(override) for override in OmegaConf.to_container(hydra_config.overrides.task, resolve=False)]

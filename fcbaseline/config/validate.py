@@ -7,6 +7,7 @@ from dataclasses import fields
 from typing import Sequence
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from fcbaseline.components import callbacks, optimizers
 from fcbaseline.config.schema import ACTIVATIONS, Config, dropout_rates, hidden_activations
@@ -18,6 +19,7 @@ from fcbaseline.ranges import check_schema
 def validate(config: DictConfig) -> None:
     """Refuse a composed config that type checks but cannot run: unknown keys first (also added with
     `+key=`), then each part's own checks, then every value against the range its schema declares."""
+    check_resolvable(config)
     check_structure(config, ranges=False)
     datasets.validate(config.dataset)
     validate_model(config.model)
@@ -37,6 +39,23 @@ def check_structure(config: DictConfig, ranges: bool) -> None:
     # optimizer's block renamed (optimizer.name=adam on optimizer=sgd), which optimizers.validate explains
     if own_fields is not None and own_fields <= set(config.optimizer.keys()):
         check_schema(config.optimizer, optimizer.schema, "optimizer", ranges)
+
+
+def check_resolvable(node, prefix: str = "") -> None:
+    """Every value resolves (an interpolation such as ${nope} names a key that exists), or a ConfigError
+    naming the key it was given to. Hydra's own node resolves as each job runs, and is left to Hydra."""
+    keys = range(len(node)) if isinstance(node, ListConfig) else [key for key in node.keys() if key != "hydra"]
+    for key in keys:
+        name = f"{prefix}[{key}]" if isinstance(node, ListConfig) else f"{prefix}{'.' if prefix else ''}{key}"
+        try:
+            value = node[key]
+        except OmegaConfBaseException as error:
+            raise ConfigError(
+                f"{name}: {str(error).splitlines()[0]}. Give it a value, or an interpolation to a key that exists "
+                f"(e.g. training.batch_size=${{dataset.recipe.batch_size}})."
+            ) from None
+        if isinstance(value, (DictConfig, ListConfig)):
+            check_resolvable(value, name)
 
 
 def validate_training(training: DictConfig) -> None:

@@ -179,6 +179,11 @@ def load_image_folder(config) -> Dataset:
             f"put the class folders directly in {root} for a split by dataset.test_fraction."
         )
     if (root / "train").is_dir() and (root / "test").is_dir():
+        others = sorted(
+            entry.name for entry in root.iterdir() if entry.is_dir() and entry.name not in ("train", "test")
+        )
+        if others and not all(name.startswith(".") for name in others):
+            log.warning(f"{root}: only train/ and test/ are read; {', '.join(others)} beside them are not")
         classes, x_train, y_train, skipped = read_split(root / "train", config)
         test_classes, x_test, y_test, skipped_test = read_split(root / "test", config)
         if test_classes != classes:

@@ -42,6 +42,11 @@ def check_image_folder(dataset) -> None:
             "dataset=image_folder needs dataset.data_dir=<folder> holding one subfolder of images per class "
             "(or train/ and test/ folders, each with one subfolder per class)."
         )
+    if dataset.class_names:
+        raise ConfigError(
+            f"dataset.class_names={list(dataset.class_names)} does not apply to dataset=image_folder: its classes are "
+            f"the names of its subfolders, in sorted order. Rename the folders instead, and leave class_names out."
+        )
 
 
 def check_arrays(dataset) -> None:

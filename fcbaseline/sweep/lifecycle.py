@@ -22,7 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from fcbaseline import exits, rundir, runner
-from fcbaseline.config.keys import without_resume
+from fcbaseline.config.keys import task_overrides, without_resume
 from fcbaseline.errors import ConfigError
 from fcbaseline.rundir import SUMMARY_MD, Status
 from fcbaseline.search import settings
@@ -40,18 +40,16 @@ def resume_command(arguments: List[str], sweep_dir: Path) -> str:
 
 def refused(check):
     """`check()`'s result, or its refusal in one paragraph on stderr and the exit of exits.py's table, before
-    anything runs or is written (HYDRA_FULL_ERROR=1: the traceback too, as Hydra does)."""
+    anything runs or is written (HYDRA_FULL_ERROR=1: the traceback instead, as Hydra does)."""
     try:
         return check()
-    except Exception as error:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
+    except Exception as error:  # never raised on: Hydra would only warn about a callback's error, and run
         code = exits.expected_exit(error)
-        if code is None:  # a bug; exit all the same: Hydra would only warn and run without the checks
-            traceback.print_exc()
-            sys.exit(exits.ExitCode.FAILED)
-        print(str(error), file=sys.stderr)
-        sys.exit(code)
+        if code is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            traceback.print_exc()  # a bug, or the traceback asked for
+        else:
+            print(str(error), file=sys.stderr)
+        sys.exit(code if code is not None else exits.ExitCode.FAILED)
 
 
 def check_hydra_paths(config: DictConfig, sweep: bool) -> None:
@@ -86,7 +84,7 @@ def first_job_config(config: DictConfig):
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    parsed = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+    parsed = OverridesParser.create().parse_overrides(task_overrides(config.hydra))
     swept = {override.key_or_group for override in parsed if override.is_sweep_override()}
     if any("." not in key.lstrip("+~") for key in swept):
         return None
@@ -123,7 +121,7 @@ class Lifecycle(Callback):
         run_dir, resuming = Path(config.hydra.run.dir), bool(config.get("resume"))
         refused(lambda: check_hydra_paths(config, sweep=False))
         refused(lambda: check_one_folder(config))
-        refused(lambda: runner.preflight(task_config(config), config.hydra.overrides.task, run_dir))
+        refused(lambda: runner.preflight(task_config(config), task_overrides(config.hydra), run_dir))
         self.lock = refused(lambda: rundir.claim(run_dir, "hydra.run.dir", resuming))
 
     def on_multirun_start(self, config, **kwargs) -> None:
@@ -133,8 +131,8 @@ class Lifecycle(Callback):
             refused(lambda: rundir.check_sweep_folder(sweep_dir))
         first = refused(lambda: first_job_config(config))  # checked before the folder is claimed; each job again
         if first is not None:
-            refused(lambda: runner.preflight(first, config.hydra.overrides.task, sweep_dir, resuming=False))
-        refused(lambda: settings.check(config.hydra.sweeper, config.hydra.overrides.task))
+            refused(lambda: runner.preflight(first, task_overrides(config.hydra), sweep_dir, resuming=False))
+        refused(lambda: settings.check(config.hydra.sweeper, task_overrides(config.hydra)))
         self.lock = refused(lambda: rundir.claim(sweep_dir, "hydra.sweep.dir", bool(config.get("resume"))))
         self.jobs_planned = record.write(config)["jobs_planned"]
         self.stop = SweepStop(sweep_dir).install()

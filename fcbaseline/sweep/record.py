@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 
 from omegaconf import OmegaConf
 
-from fcbaseline.config.keys import is_bookkeeping
+from fcbaseline.config.keys import is_bookkeeping, task_overrides
 from fcbaseline.files import read_json, write_json
 from fcbaseline.rundir import SWEEP_RECORD
 from fcbaseline.sweep import stop
@@ -51,7 +51,7 @@ def planned_jobs(config) -> Optional[int]:
         from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
-        overrides = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+        overrides = OverridesParser.create().parse_overrides(task_overrides(config.hydra))
         return sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
     return config.hydra.sweeper.get("n_trials")
 
@@ -68,7 +68,7 @@ def write(config) -> dict:
     planned = planned_jobs(config)
     record = {
         "jobs_planned": planned,
-        "swept": swept_keys(config.hydra.overrides.task, config.hydra.sweeper.get("params")),
+        "swept": swept_keys(task_overrides(config.hydra), config.hydra.sweeper.get("params")),
         "jobs_per_batch": jobs_per_batch(planned, config.hydra.sweeper),
     }
     write_json(Path(config.hydra.sweep.dir) / SWEEP_RECORD, record)

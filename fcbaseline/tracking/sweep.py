@@ -8,6 +8,7 @@ the same parent run."""
 from pathlib import Path
 from typing import Optional
 
+from fcbaseline.config.keys import task_overrides
 from fcbaseline.rundir import MLFLOW_SWEEP_RECORD, SUMMARY_FILES, Status
 
 
@@ -32,7 +33,7 @@ def start_parent(config, sweep_dir: Path):
     parent = MlflowRun(
         settings, sweep_dir, None, f"sweep {sweep_dir.parent.name}/{sweep_dir.name}", record=MLFLOW_SWEEP_RECORD
     )
-    parent.start({"sweep": {"overrides": " ".join(config.hydra.overrides.task)}})
+    parent.start({"sweep": {"overrides": " ".join(task_overrides(config.hydra))}})
     return parent
 
 

@@ -256,7 +256,12 @@ CONFIG_VALUES = [
     Case("text for a number", ["optimizer.lr=fast"], 2, "Value 'fast' of type 'str' could not be converted to Float"),
     Case("fraction for an integer", ["training.epochs=2.5"], 2, "Value '2.5' of type 'float' could not be converted"),
     Case("text for a list", ["model.hidden_sizes=abc"], 2, "Invalid value assigned: str is not a ListConfig"),
-    Case("an interpolation to nothing", ["training.epochs=${{nope}}"], 2, "Interpolation key 'nope' not found"),
+    Case(
+        "an interpolation to nothing",
+        ["training.epochs=${{nope}}"],
+        2,
+        "training.epochs: Interpolation key 'nope' not found. Give it a value, or an interpolation to a key",
+    ),
     Case("text for a bool", ["model.batch_norm=maybe"], 2, "Value 'maybe' is not a valid bool"),
     Case("text for an optional bool", ["training.xla=perhaps"], 2, "Value 'perhaps' is not a valid bool"),
     Case("no hidden layer", ["model.hidden_sizes=[]"], 2, "model.hidden_sizes=[] has no hidden layer"),
@@ -654,6 +659,12 @@ IMAGE_FOLDERS = [
     Case("image size of one number", [*FOLDER, "dataset.image_size=[5]"], 2, "must be [height, width] in pixels"),
     Case("image size of zero", [*FOLDER, "dataset.image_size=[0,5]"], 2, "must be [height, width] in pixels"),
     Case("test fraction 0", [*FOLDER, "dataset.test_fraction=0"], 2, "dataset.test_fraction=0.0 must be between 0"),
+    Case(
+        "class names for an image folder",
+        [*FOLDER, "dataset.class_names=[cat,dog]"],
+        2,
+        "dataset.class_names=['cat', 'dog'] does not apply to dataset=image_folder: its classes are the names",
+    ),
     Case(
         "images too large for memory",
         [*FOLDER, "dataset.image_size=[200000,200000]"],
