@@ -41,6 +41,14 @@ def check_creatable(folder: Path, fix: str) -> None:
         raise ConfigError(f"Cannot write {folder} ({error.strerror or error} at {existing}). {fix}") from None
 
 
+def make_folder(folder: Path, fix: str) -> None:
+    """Create `folder` (and its parents) for results, or an OutputError naming it and `fix`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"Cannot write {folder} ({error.strerror}). {fix}") from None
+
+
 def flush_to_disk(path: Path) -> None:
     """fsync: the file's bytes reach the disk before a rename makes them the result (a power cut
     after the rename must not leave an empty file under the final name)."""

@@ -29,7 +29,7 @@ from fcbaseline.data import load_dataset
 from fcbaseline.data.splits import make_splits
 from fcbaseline.errors import ConfigError
 from fcbaseline.files import FolderBusy
-from fcbaseline.rundir import LOG, RunFolder, Status, check_exists, check_nothing_in_the_way, claim
+from fcbaseline.rundir import LOG, RunFolder, Status, check_exists, claim
 from fcbaseline.stopping import Interrupted, StopRequests
 
 log = logging.getLogger("fcbaseline")
@@ -140,7 +140,6 @@ def preflight(config: DictConfig, overrides: Sequence[str], run_dir: Path, resum
     validate(config)
     if config.resume and resuming:  # a sweep's jobs decide one by one (resume.sweep_job)
         check_exists(Path(run_dir))
-        check_nothing_in_the_way(Path(run_dir))
         resumed, _ = resume.single_run(config, Path(run_dir), list(overrides))
         validate(resumed)
 

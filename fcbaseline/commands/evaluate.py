@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from fcbaseline import data, exits, quiet
 from fcbaseline.config import ConfigError, compose_config
 from fcbaseline.exits import ExitCode
-from fcbaseline.files import OutputError, check_creatable, write_json, write_text
+from fcbaseline.files import OutputError, check_creatable, make_folder, write_json, write_text
 from fcbaseline.reading import load_keras_model, read_yaml_mapping
 from fcbaseline.rundir import CONFUSION_MATRIX, METRICS, MODEL, REPORT, SAVED_CONFIG, RunFolder
 
@@ -108,12 +108,7 @@ def evaluate(run_dir: Path, overrides, model_file: str, output=None) -> Path:
     model = load_keras_model(model_path, "Evaluate another run, or train this one again.")
     check_compatible(model, dataset, run_classes, model_path)
     result = evaluate_model(model, dataset.x_test, dataset.y_test, dataset.class_names)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(
-            f"Cannot write {folder} ({error.strerror}). Give a folder you can write with --output."
-        ) from None
+    make_folder(folder, "Give a folder you can write with --output.")
     write_text(folder / REPORT, result.report_text)
     title = f"{dataset.name} test set, model {model_path}"
     report.plot_confusion_matrix(

@@ -22,7 +22,7 @@ from fcbaseline.config import ConfigError
 from fcbaseline.data import DataError
 from fcbaseline.data.folders import IMAGE_SUFFIXES, decode
 from fcbaseline.exits import ExitCode
-from fcbaseline.files import OutputError, check_creatable, write_text
+from fcbaseline.files import OutputError, check_creatable, make_folder, write_text
 from fcbaseline.reading import describe, load_keras_model, read_json_object
 from fcbaseline.rundir import METRICS, MODEL
 
@@ -108,12 +108,7 @@ def predict(run_dir: Path, paths: List[Path], top: int, model_file: str, output=
         best = np.argsort(row)[::-1][:top]
         writer.writerow([str(path), *[value for index in best for value in (names[index], f"{row[index]:.6f}")]])
         print(f"{path}: " + ", ".join(f"{names[index]} ({row[index]:.4f})" for index in best))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(
-            f"Cannot write {folder} ({error.strerror}). Give a folder you can write with --output."
-        ) from None
+    make_folder(folder, "Give a folder you can write with --output.")
     write_text(folder / PREDICTIONS, buffer.getvalue())
     print(f"{len(files)} images; predictions written to {folder / PREDICTIONS}")
     return folder

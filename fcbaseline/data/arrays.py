@@ -27,6 +27,13 @@ def read_npz(path: Path) -> dict:
     return arrays
 
 
+def check_trained(y_train, y_test, path: Path) -> None:
+    """Refuse a test class the training set never shows: the model could never predict it."""
+    unseen = sorted(set(np.unique(y_test).tolist()) - set(np.unique(y_train).tolist()))
+    if unseen:
+        raise DataError(f"{path}: y_test holds classes {unseen[:5]} that y_train never shows; train on every class.")
+
+
 def encode_labels(y_train, y_test, class_names: List[str], path: Path) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     """(train indices, test indices, class names) from integer or string labels."""
     kinds = {y_train.dtype.kind, y_test.dtype.kind}
@@ -36,11 +43,7 @@ def encode_labels(y_train, y_test, class_names: List[str], path: Path) -> Tuple[
             f"or both as integers (class indices from 0)."
         )
     if y_train.dtype.kind in "US":  # string labels: their sorted values are the classes
-        unseen = sorted(set(y_test.tolist()) - set(y_train.tolist()))
-        if unseen:
-            raise DataError(
-                f"{path}: y_test holds classes {unseen[:5]} that y_train never shows; train on every class."
-            )
+        check_trained(y_train, y_test, path)
         names = sorted(set(y_train.tolist()))
         index = {name: position for position, name in enumerate(names)}
         encode = np.vectorize(index.__getitem__, otypes=[np.int64])
@@ -63,9 +66,7 @@ def encode_labels(y_train, y_test, class_names: List[str], path: Path) -> Tuple[
                 f"{' (dataset.class_names names ' + str(count) + ' classes)' if class_names else ''}. "
                 f"Labels must be class indices from 0, or give string labels."
             )
-    unseen = sorted(set(np.unique(y_test).tolist()) - set(np.unique(y_train).tolist()))
-    if unseen:
-        raise DataError(f"{path}: y_test holds classes {unseen[:5]} that y_train never shows; train on every class.")
+    check_trained(y_train, y_test, path)
     return y_train.astype(np.int64), y_test.astype(np.int64), list(class_names) or [str(i) for i in range(count)]
 
 
