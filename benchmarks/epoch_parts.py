@@ -33,9 +33,12 @@ def make_variant(name: str, model, optimizer, x, y, batch_size: int):
 
     loss_function = keras.losses.CategoricalCrossentropy()
     if name.startswith("whole_epoch_xla"):
-        return train.make_epoch(model, optimizer, loss_function, x, y, batch_size, xla=True)
-    step = train.make_train_step(model, optimizer, loss_function)
-    return train.make_stepwise_epoch(tf.function(step, jit_compile=name.startswith("stepwise_xla")), x, y, batch_size)
+        run_epoch = train.make_epoch(model, optimizer, loss_function, int(x.shape[0]), batch_size, xla=True)
+    else:
+        step = train.make_train_step(model, optimizer, loss_function)
+        step = tf.function(step, jit_compile=name.startswith("stepwise_xla"))
+        run_epoch = train.make_stepwise_epoch(step, int(x.shape[0]), batch_size)
+    return lambda order: run_epoch(order, x, y)
 
 
 def measure(name: str, config, dataset, epochs: int) -> dict:

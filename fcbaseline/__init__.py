@@ -10,6 +10,7 @@ from fcbaseline.errors import ConfigError, DataError
 from fcbaseline.rundir import Status
 from fcbaseline.runner import RunResult, run
 from fcbaseline.stopping import Interrupted
+from fcbaseline.training.reuse import CompiledRuns
 
 __version__ = "0.1.0"
-__all__ = ["ConfigError", "DataError", "Interrupted", "RunResult", "Status", "run"]
+__all__ = ["CompiledRuns", "ConfigError", "DataError", "Interrupted", "RunResult", "Status", "run"]

@@ -21,9 +21,13 @@ from fcbaseline.context import RunContext
 from fcbaseline.files import FolderLock
 from fcbaseline.rundir import RunFolder
 from fcbaseline.sweep import record, stop
+from fcbaseline.training.reuse import CompiledRuns
 
 log = logging.getLogger("fcbaseline")
 NOT_A_RESULT = float("nan")  # a sweep job's return value when it has no objective
+# This process's last compiled epoch, for the next job of the same shape (training/reuse.py). The one
+# state kept across jobs, here at the edge: Hydra calls the task once per job and passes nothing else.
+COMPILED_RUNS = CompiledRuns()
 
 register_configs()  # before Hydra composes, also in launcher workers that unpickle this task
 
@@ -32,7 +36,7 @@ def context_from_hydra(hydra_config) -> RunContext:
     sweep = record.read(hydra_config) if hydra_config.mode == RunMode.MULTIRUN else None
     launcher_name = hydra_config.runtime.choices.get("hydra/launcher") or ""
     overrides = tuple(task_overrides(hydra_config))
-    return RunContext(Path(hydra_config.runtime.output_dir), overrides, sweep, launcher_name)
+    return RunContext(Path(hydra_config.runtime.output_dir), overrides, sweep, launcher_name, COMPILED_RUNS)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")

@@ -1,11 +1,12 @@
 """What a run knows about where it runs, given to it rather than looked up: its folder, the overrides
-it was started with, and, for a sweep's job, its `SweepJob` (sweep/record.py). The Hydra task builds
+it was started with, for a sweep's job its `SweepJob` (sweep/record.py), and what the process keeps of
+the last run's compiled epoch (training/reuse.py). The Hydra task builds
 it from Hydra's settings (app.py); the Python API from its arguments. From it follow the thread
 budget and the run's name in trackers (and, in execution.py, the progress bar and an Optuna trial's report)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from fcbaseline import threads
 from fcbaseline.config.keys import key_of, without_bookkeeping
@@ -18,6 +19,8 @@ class RunContext:
     overrides: Tuple[str, ...] = ()  # as given on the command line (or to fcbaseline.run)
     sweep: Optional[SweepJob] = None  # set for a sweep's job
     launcher_name: str = ""  # the hydra/launcher choice ("" outside Hydra, "basic" by default)
+    # the process's training/reuse.CompiledRuns, which the next run of the same shape reuses (None: none)
+    compiled: Any = field(default=None, compare=False, repr=False)
 
     @property
     def in_sweep(self) -> bool:

@@ -7,7 +7,7 @@ import logging
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import keras
@@ -25,6 +25,7 @@ from fcbaseline.search.study import SWEEPER_TARGET
 from fcbaseline.tracking.run import tracked
 from fcbaseline.training.epoch import device, step_uses_xla
 from fcbaseline.training.loop import RunFiles, fit
+from fcbaseline.training.reuse import graph_key
 
 log = logging.getLogger("fcbaseline")
 
@@ -41,6 +42,14 @@ class Prepared:
 
 def prepare_training(config, context: RunContext, splits: Splits, threads_in_use: int, checkpoint) -> Prepared:
     assembled = assemble(config, splits.dataset, context.run_dir, len(splits.y_train))
+    if context.compiled is not None:  # the previous run's objects with this run's values, when they fit
+        classes, xla = len(splits.dataset.class_names), step_uses_xla(assembled.model, config.training)
+        shape, batch_size = splits.x_train.shape, config.training.batch_size
+        key = graph_key(assembled.model, assembled.optimizer, shape, classes, batch_size, xla, device())
+        model, optimizer = context.compiled.take(key, assembled.model, assembled.optimizer)
+        if model is not assembled.model:
+            log.info("the previous run's compiled epoch fits this run (same model, optimizer and shapes): reused")
+        assembled = replace(assembled, model=model, optimizer=optimizer)
     return Prepared(assembled, describe_run(config, context, splits, assembled, threads_in_use), checkpoint)
 
 
@@ -88,7 +97,16 @@ def train_and_report(config, context: RunContext, folder: RunFolder, splits, pre
         callbacks = {**assembled.callbacks, **watchers}
         classes = len(splits.dataset.class_names)
         history, status = fit(
-            assembled.model, assembled.optimizer, arrays, classes, config.training, files, callbacks, stop, checkpoint
+            assembled.model,
+            assembled.optimizer,
+            arrays,
+            classes,
+            config.training,
+            files,
+            callbacks,
+            stop,
+            checkpoint,
+            context.compiled,
         )
         if status == Status.COMPLETED and getattr(watchers.get("trial"), "pruned", False):
             status = Status.PRUNED

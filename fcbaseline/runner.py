@@ -31,6 +31,7 @@ from fcbaseline.errors import ConfigError
 from fcbaseline.files import FolderBusy
 from fcbaseline.rundir import LOG, RunFolder, Status, check_exists, claim
 from fcbaseline.stopping import Interrupted, StopRequests
+from fcbaseline.training.reuse import CompiledRuns
 
 log = logging.getLogger("fcbaseline")
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's, for the API's log file
@@ -50,10 +51,16 @@ class RunResult:
         return float("nan") if value is None else float(value)
 
 
-def run(overrides: Union[Sequence[str], DictConfig] = (), run_dir: Optional[Union[str, Path]] = None) -> RunResult:
+def run(
+    overrides: Union[Sequence[str], DictConfig] = (),
+    run_dir: Optional[Union[str, Path]] = None,
+    compiled_runs: Optional[CompiledRuns] = None,
+) -> RunResult:
     """Train one run as `python -m fcbaseline <overrides>` would: the same configs, checks and defaults,
     the same files in a run folder (default outputs/runs/<date>/<time>/ under the working directory, or
     `run_dir`; with `resume=<run dir>` that folder). A composed DictConfig may be given instead.
+    Runs in a loop that share one `fcbaseline.CompiledRuns()` reuse each other's compiled epoch when
+    their shapes agree, as a sweep's jobs do (training/reuse.py).
     Raises ConfigError or DataError with the command line's messages; Interrupted on SIGINT/SIGTERM."""
     config, given = compose(overrides)
     folder = run_folder(config, given, run_dir)
@@ -63,7 +70,7 @@ def run(overrides: Union[Sequence[str], DictConfig] = (), run_dir: Optional[Unio
         with logging_to(folder / LOG):
             if not config.resume:  # as Hydra does: a resumed run keeps its original record
                 resume.save_config(folder, config, given)
-            return run_in_folder(config, RunContext(folder, tuple(given)))
+            return run_in_folder(config, RunContext(folder, tuple(given), compiled=compiled_runs))
     finally:
         lock.release()
 
@@ -187,12 +194,16 @@ def train(config: DictConfig, context: RunContext, folder: RunFolder, inputs, st
     from fcbaseline import execution  # imported once TensorFlow has started
 
     splits, checkpoint, threads_in_use = inputs
-    prepared = execution.prepare_training(config, context, splits, threads_in_use, checkpoint)
-    folder.start(prepared.description)
-    architecture, parameters = prepared.assembled.architecture, prepared.description["parameters"]
-    log.info(f"model {architecture}, {parameters:,} parameters, optimizer {config.optimizer.name}")
-    stop.check()
-    return execution.train_and_report(config, context, folder, splits, prepared, stop, started)
+    try:
+        prepared = execution.prepare_training(config, context, splits, threads_in_use, checkpoint)
+        folder.start(prepared.description)
+        architecture, parameters = prepared.assembled.architecture, prepared.description["parameters"]
+        log.info(f"model {architecture}, {parameters:,} parameters, optimizer {config.optimizer.name}")
+        stop.check()
+        return execution.train_and_report(config, context, folder, splits, prepared, stop, started)
+    finally:
+        if context.compiled is not None:  # the next run may take over the model and its compiled epoch
+            context.compiled.release()
 
 
 def resume_decision(config: DictConfig, context: RunContext):

@@ -97,21 +97,23 @@ def make_train_step(model, optimizer, loss_function):
     return train_step
 
 
-def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xla: bool):
-    """The compiled epoch: (order of the training samples) -> (mean loss, accuracy) over its updates.
+def make_epoch(model, optimizer, loss_function, samples: int, batch_size: int, xla: bool):
+    """The compiled epoch: (order of the training samples, images, one-hot labels) -> (mean loss, accuracy)
+    over its updates, for a training set of `samples` images.
 
     With XLA, the whole loop over the full batches is one XLA computation (no TensorFlow executor work
     between steps; benchmarks/README.md has the gain), and the last, shorter batch a second one. Without
     XLA (dropout, whose random numbers are slow under XLA on CPU), a TensorFlow loop over steps. The
-    model's first layers turn the uint8 images into float32 in [0, 1], batch by batch."""
-    samples = int(x.shape[0])
+    model's first layers turn the uint8 images into float32 in [0, 1], batch by batch.
+
+    The data are arguments, not captured constants: a graph that captured them would keep them (and
+    itself) alive after the run, about 50 MB per job of a sweep in one process, and the next run of the
+    same shapes could not reuse the compiled epoch (training/reuse.py)."""
     full_batches, rest = divmod(samples, batch_size)
     train_step = make_train_step(model, optimizer, loss_function)
     if not xla:
-        return make_stepwise_epoch(tf.function(train_step), x, y_onehot, batch_size)
+        return make_stepwise_epoch(tf.function(train_step), samples, batch_size)
 
-    # The data are arguments, not captured constants: a graph that captured them would keep them (and
-    # itself) alive after the run, about 50 MB per job of a sweep in one process (benchmarks/README.md).
     @tf.function(jit_compile=True)
     def run_full_batches(order, x, y_onehot):
         def body(step, total_loss, total_correct):
@@ -125,7 +127,7 @@ def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xl
 
     last_step = tf.function(train_step, jit_compile=True)
 
-    def run_epoch(order):
+    def run_epoch(order, x, y_onehot):
         total_loss, total_correct = run_full_batches(order, x, y_onehot)
         if rest:
             indices = order[full_batches * batch_size :]
@@ -136,13 +138,12 @@ def make_epoch(model, optimizer, loss_function, x, y_onehot, batch_size: int, xl
     return run_epoch
 
 
-def make_stepwise_epoch(train_step, x, y_onehot, batch_size: int):
+def make_stepwise_epoch(train_step, samples: int, batch_size: int):
     """The epoch as a TensorFlow loop calling `train_step` per batch (the path without XLA)."""
-    samples = int(x.shape[0])
     steps = math.ceil(samples / batch_size)
 
     @tf.function
-    def run_steps(order, x, y_onehot):
+    def run_epoch(order, x, y_onehot):
         total_loss = tf.constant(0.0)
         total_correct = tf.constant(0.0)
         for step in tf.range(steps):
@@ -151,8 +152,5 @@ def make_stepwise_epoch(train_step, x, y_onehot, batch_size: int):
             total_loss += loss * tf.cast(tf.shape(indices)[0], tf.float32)
             total_correct += correct
         return total_loss / samples, total_correct / samples
-
-    def run_epoch(order):
-        return run_steps(order, x, y_onehot)
 
     return run_epoch

@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import keras
 import numpy as np
@@ -18,6 +19,7 @@ from fcbaseline.progress import eta_seconds, format_duration
 from fcbaseline.rundir import Status
 from fcbaseline.training.checkpoint import restore, save_checkpoint
 from fcbaseline.training.epoch import device, make_epoch, make_evaluator, step_uses_xla
+from fcbaseline.training.reuse import CompiledRuns
 
 log = logging.getLogger("fcbaseline.train")
 
@@ -34,20 +36,33 @@ class RunFiles:
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
 
 
-def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callbacks=None, stop=None, resume_from=None):
+def fit(
+    model,
+    optimizer,
+    splits,
+    num_classes,
+    training,
+    files: RunFiles,
+    callbacks=None,
+    stop=None,
+    resume_from=None,
+    compiled: Optional[CompiledRuns] = None,
+):
     """Train up to `training.epochs` on `splits` (x_train, y_train, x_valid, y_valid), driving the Keras
     `callbacks` (name -> callback; components/callbacks.py) once per epoch and saving the checkpoint and
     history.csv after every epoch.
 
     Returns (history: per-epoch lists, status): status is completed (also when a callback such as
     EarlyStopping ended training), diverged (a loss became NaN or infinite) or interrupted (SIGINT or
-    SIGTERM; `resume_from` a checkpoint continues the run).
+    SIGTERM; `resume_from` a checkpoint continues the run). With `compiled` (training/reuse.py), the
+    compiled epoch and evaluator of a model it handed out are built once and reused by later runs.
     """
     x_train, y_train, x_valid, y_valid = splits
     callbacks = dict(callbacks or {})
     steps = math.ceil(len(y_train) / training.batch_size)
-    run_epoch = compiled_epoch(model, optimizer, x_train, y_train, num_classes, training)
-    evaluate = make_evaluator(model, num_classes)
+    compiled = compiled or CompiledRuns()
+    run_epoch = compiled_epoch(model, optimizer, x_train, y_train, num_classes, training, compiled)
+    evaluate = compiled.function(model, "evaluator", lambda: make_evaluator(model, num_classes))
     order_generator = np.random.default_rng(training.seed)
     callback_list = keras.callbacks.CallbackList(
         list(callbacks.values()), model=model, epochs=training.epochs, steps=steps
@@ -85,14 +100,16 @@ def fit(model, optimizer, splits, num_classes, training, files: RunFiles, callba
     return history, status
 
 
-def compiled_epoch(model, optimizer, x_train, y_train, num_classes: int, training):
-    """The compiled epoch over the training set, which is placed once where the epoch runs (no per-batch
-    host copies)."""
+def compiled_epoch(model, optimizer, x_train, y_train, num_classes: int, training, compiled: CompiledRuns):
+    """The compiled epoch over the training set, (order) -> (mean loss, accuracy); the training set is
+    placed once where the epoch runs (no per-batch host copies)."""
     with tf.device(device()):
         x_device, y_device = tf.identity(tf.convert_to_tensor(x_train)), tf.one_hot(y_train, num_classes)
-    loss = keras.losses.CategoricalCrossentropy()
-    xla = step_uses_xla(model, training)
-    return make_epoch(model, optimizer, loss, x_device, y_device, training.batch_size, xla)
+    loss, xla = keras.losses.CategoricalCrossentropy(), step_uses_xla(model, training)
+    epoch = compiled.function(
+        model, "epoch", lambda: make_epoch(model, optimizer, loss, len(y_train), training.batch_size, xla)
+    )
+    return lambda order: epoch(order, x_device, y_device)
 
 
 def record_epoch(history: dict, epoch: int, logs: dict, training) -> None:

@@ -191,9 +191,10 @@ def test_whole_epoch_xla_loop_matches_the_step_by_step_loop():
         model = build_model(config.model, dataset.image_shape, 10)
         optimizer = keras.optimizers.SGD(0.05)
         x, y = tf.convert_to_tensor(dataset.x_train), tf.one_hot(dataset.y_train, 10)
-        run_epoch = make_epoch(model, optimizer, keras.losses.CategoricalCrossentropy(), x, y, 64, xla)
+        run_epoch = make_epoch(model, optimizer, keras.losses.CategoricalCrossentropy(), len(y), 64, xla)
         order = np.random.default_rng(0)
-        figures = [[float(value) for value in run_epoch(tf.constant(order.permutation(len(y))))] for _ in range(3)]
+        epochs = [run_epoch(tf.constant(order.permutation(len(y))), x, y) for _ in range(3)]
+        figures = [[float(value) for value in epoch] for epoch in epochs]
         results[xla] = (figures, [weight.copy() for weight in model.get_weights()], int(optimizer.iterations))
     assert results[True][2] == results[False][2] == 3 * -(-len(dataset.y_train) // 64)  # every batch, once
     np.testing.assert_allclose(results[True][0], results[False][0], rtol=1e-5)
