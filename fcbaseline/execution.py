@@ -8,6 +8,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Optional
 
 import keras
@@ -22,7 +23,8 @@ from fcbaseline.evaluation import evaluate
 from fcbaseline.files import write_text
 from fcbaseline.rundir import CHECKPOINT, CONFUSION_MATRIX, HISTORY, MODEL, REPORT, TRAINING_PLOT, RunFolder, Status
 from fcbaseline.search.study import SWEEPER_TARGET
-from fcbaseline.tracking.run import tracked
+from fcbaseline.tracking import mlflow_destination
+from fcbaseline.tracking.run import TrackedData, tracked
 from fcbaseline.training.epoch import device, step_uses_xla
 from fcbaseline.training.loop import RunFiles, fit
 from fcbaseline.training.reuse import graph_key
@@ -80,7 +82,15 @@ def describe_run(config, context: RunContext, splits: Splits, assembled: Assembl
         "pid": os.getpid(),  # with host: lets a sweep summary tell a running job from a killed one
         "host": platform.node(),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
+        **mlflow_record(config.tracking.mlflow),
     }
+
+
+def mlflow_record(settings) -> dict:
+    """With tracking=mlflow, where the run is tracked and which setting chose it (tracking.mlflow_destination)."""
+    if not settings.enabled:
+        return {}
+    return {"mlflow": mlflow_destination(settings, os.environ, Path.cwd()).record()}
 
 
 def train_and_report(config, context: RunContext, folder: RunFolder, splits, prepared: Prepared, stop, started):
@@ -88,7 +98,7 @@ def train_and_report(config, context: RunContext, folder: RunFolder, splits, pre
     metrics (written before the trackers upload them)."""
     assembled, description, checkpoint = prepared.assembled, prepared.description, prepared.checkpoint
     with (
-        tracked(config, context.run_dir, context.sweep, run_name(context)) as tracking,
+        tracked(config, context.run_dir, context.sweep, run_name(context), TrackedData.of(splits)) as tracking,
         progress_bar(splits.dataset.name, config.training, context) as bar,
     ):
         watchers = {**tracking.callbacks(), **({"progress": bar} if bar else {}), **trial_watcher(context)}
@@ -115,7 +125,7 @@ def train_and_report(config, context: RunContext, folder: RunFolder, splits, pre
         metrics = write_results(config, folder, splits, assembled, history, (status, model_epoch), description, check)
         metrics["wall_time_seconds"] = round(time.perf_counter() - started, 3)
         folder.finish(metrics)
-        tracking.finish(status, metrics)
+        tracking.finish(status, metrics, assembled.model)
     return status, metrics
 
 

@@ -8,8 +8,12 @@ import hashlib
 import json
 import os
 import pickle
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +39,9 @@ needs_cifar10 = pytest.mark.skipif(not CIFAR10_DIR.is_dir(), reason=f"real CIFAR
 
 
 def cli_environment(data_dir=DATA_ROOT, keras_home=None) -> dict:
-    """This process's environment for a `python -m fcbaseline` child: no HYDRA_* settings of ours,
-    $FCBASELINE_DATA_DIR set to `data_dir` (None: unset), and `keras_home` as $KERAS_HOME when given."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("HYDRA_")}
+    """This process's environment for a `python -m fcbaseline` child: no HYDRA_* or MLFLOW_* settings
+    of ours, $FCBASELINE_DATA_DIR set to `data_dir` (None: unset), and `keras_home` as $KERAS_HOME when given."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("HYDRA_", "MLFLOW_"))}
     if keras_home is not None:
         environment["KERAS_HOME"] = str(keras_home)
     if data_dir is not None:
@@ -216,3 +220,35 @@ def load_with_cache(overrides, cache_dir: Path):
             os.environ.pop("FCBASELINE_CACHE_DIR", None)
         else:
             os.environ["FCBASELINE_CACHE_DIR"] = previous
+
+
+# ---------------------------------------------------------------- servers, started and stopped by process id
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_health(uri: str, server, log_path: Path, path: str = "/health") -> None:
+    for _ in range(240):
+        if server.poll() is not None:
+            pytest.fail(f"the server exited: {log_path.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{uri}{path}", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the server did not answer at {uri}: {log_path.read_text()[-2000:]}")
+
+
+def stop_process_group(process) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)  # the server and its uvicorn workers, started by this test
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -49,8 +49,10 @@ class TrainingConfig:
 @dataclass
 class MlflowConfig:
     enabled: bool = False
-    tracking_uri: Optional[str] = None  # null: sqlite:///<working dir>/outputs/mlflow.db (tracking/mlflow_run.py)
-    experiment: str = "fcbaseline"
+    tracking_uri: Optional[str] = None  # null: $MLFLOW_TRACKING_URI, else outputs/mlflow.db (tracking/__init__.py)
+    experiment: Optional[str] = None  # null: $MLFLOW_EXPERIMENT_NAME, else $MLFLOW_EXPERIMENT_ID, else fcbaseline
+    log_model: bool = True  # each completed run's model as an MLflow Keras model (tracking/mlflow_model.py)
+    register_as: Optional[str] = None  # a registered model's name: each completed run's model a new version
 
 
 @dataclass

@@ -79,6 +79,12 @@ def validate_tracking(tracking: DictConfig) -> None:
             "tracking=mlflow needs MLflow, which is not installed: pip install -e '.[mlflow]' (or "
             "pip install 'mlflow>=3.1,<4'), or track with TensorBoard only: tracking=tensorboard."
         )
+    register_as = tracking.mlflow.get("register_as")
+    if register_as is not None and not (str(register_as).strip() and tracking.mlflow.log_model):
+        raise ConfigError(
+            f"tracking.mlflow.register_as={register_as!r} registers the MLflow model each completed run logs: "
+            f"give a non-empty name with tracking.mlflow.log_model=true, or leave register_as null."
+        )
 
 
 def validate_model(model: DictConfig) -> None:

@@ -11,7 +11,10 @@ in tensorboard.py and mlflow_run.py; the sweep's parent MLflow run in sweep.py.
 """
 
 import json
-from typing import Any, Dict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+from urllib.parse import urlsplit, urlunsplit
 
 from fcbaseline.config.keys import is_result_free
 from fcbaseline.rundir import Status
@@ -20,6 +23,7 @@ from fcbaseline.rundir import Status
 # Not hyper-parameters either: what the dataset's name and the model's own keys already say.
 ALREADY_SAID = ("dataset.download", "dataset.class_names", "dataset.recipe")
 MLFLOW_VALUE_LIMIT = 6000  # MLflow 3 refuses longer parameter values
+DEFAULT_EXPERIMENT = "fcbaseline"
 
 
 # fcbaseline's run statuses -> MLflow's RunStatus names
@@ -55,3 +59,55 @@ def hyperparameters(config: Dict[str, Any]) -> Dict[str, Any]:
 def mlflow_params(config: Dict[str, Any]) -> Dict[str, str]:
     """Every config key as an MLflow parameter (strings, at most MLflow's length limit)."""
     return {key: str(value)[:MLFLOW_VALUE_LIMIT] for key, value in flatten(config).items()}
+
+
+@dataclass(frozen=True)
+class MlflowDestination:
+    """Where a run is tracked in MLflow, and why there: each `*_from` names the setting that decided."""
+
+    tracking_uri: str
+    tracking_uri_from: str
+    experiment_name: Optional[str]  # None when the experiment is given by its id
+    experiment_id: Optional[str]
+    experiment_from: str
+
+    def record(self) -> dict:
+        """For metrics.json and the log: no password that a URI may hold."""
+        return {
+            "tracking_uri": without_password(self.tracking_uri),
+            "tracking_uri_from": self.tracking_uri_from,
+            "experiment": self.experiment_name if self.experiment_id is None else self.experiment_id,
+            "experiment_from": self.experiment_from,
+        }
+
+
+def mlflow_destination(settings, environment: Mapping[str, str], cwd: Path) -> MlflowDestination:
+    """As every MLflow-aware tool decides: the config's tracking.mlflow.tracking_uri, else
+    $MLFLOW_TRACKING_URI, else a local SQLite store in outputs/ under `cwd`; the config's
+    tracking.mlflow.experiment, else $MLFLOW_EXPERIMENT_NAME, else $MLFLOW_EXPERIMENT_ID (in MLflow's own
+    order), else the experiment 'fcbaseline'."""
+    if settings.get("tracking_uri"):
+        uri, uri_from = str(settings["tracking_uri"]), "tracking.mlflow.tracking_uri"
+    elif environment.get("MLFLOW_TRACKING_URI"):
+        uri, uri_from = environment["MLFLOW_TRACKING_URI"], "MLFLOW_TRACKING_URI"
+    else:
+        uri, uri_from = f"sqlite:///{Path(cwd) / 'outputs' / 'mlflow.db'}", "the default, a local store"
+    name, experiment_id = None, None
+    if settings.get("experiment"):
+        name, name_from = str(settings["experiment"]), "tracking.mlflow.experiment"
+    elif environment.get("MLFLOW_EXPERIMENT_NAME"):
+        name, name_from = environment["MLFLOW_EXPERIMENT_NAME"], "MLFLOW_EXPERIMENT_NAME"
+    elif environment.get("MLFLOW_EXPERIMENT_ID"):
+        experiment_id, name_from = environment["MLFLOW_EXPERIMENT_ID"], "MLFLOW_EXPERIMENT_ID"
+    else:
+        name, name_from = DEFAULT_EXPERIMENT, "the default"
+    return MlflowDestination(uri, uri_from, name, experiment_id, name_from)
+
+
+def without_password(uri: str) -> str:
+    """http://user:secret@host/ -> http://user:***@host/ (other URIs unchanged)."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))

@@ -22,29 +22,36 @@ from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param  # noqa: E402
 
 from fcbaseline.files import read_json, write_json  # noqa: E402
-from fcbaseline.rundir import ARTIFACTS, MLFLOW_RECORD, MLFLOW_SWEEP_RECORD  # noqa: E402
-from fcbaseline.tracking import MLFLOW_STATUS, mlflow_params  # noqa: E402
+from fcbaseline.rundir import ARTIFACTS, MLFLOW_RECORD, MLFLOW_SWEEP_RECORD, Status  # noqa: E402
+from fcbaseline.tracking import (  # noqa: E402
+    MLFLOW_STATUS,
+    MlflowDestination,
+    mlflow_destination,
+    mlflow_params,
+    without_password,
+)
+from fcbaseline.tracking.mlflow_context import dataset_inputs, source_tags  # noqa: E402
 
 log = logging.getLogger("fcbaseline")
+EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"  # MLflow 3's UI reads it
 for noisy in ("alembic", "mlflow"):  # schema migrations of a new SQLite store log at INFO
     logging.getLogger(noisy).setLevel(logging.WARNING)
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # each retry; our one warning says it all
 
 
-def default_uri() -> str:
-    """MLflow 3's own kind of default store (SQLite), under outputs/ beside the runs."""
-    return f"sqlite:///{Path.cwd() / 'outputs' / 'mlflow.db'}"
-
-
-def experiment_id(client: MlflowClient, name: str, tracking_uri: str) -> str:
-    """The experiment by name, created when missing; a local store keeps its files under outputs/."""
-    experiment = client.get_experiment_by_name(name)
+def experiment_id(client: MlflowClient, destination: MlflowDestination) -> str:
+    """The experiment by id, or by name (created when missing, as a model-training experiment, so that
+    MLflow 3's UI opens it on its runs; a local store keeps its files under outputs/)."""
+    if destination.experiment_id is not None:
+        return client.get_experiment(destination.experiment_id).experiment_id  # raises when there is none
+    experiment = client.get_experiment_by_name(destination.experiment_name)
     if experiment is not None:
         return experiment.experiment_id
-    location = None
-    if tracking_uri.startswith("sqlite:///"):
-        location = (Path(tracking_uri[len("sqlite:///") :]).parent / "mlflow-artifacts").resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    location, uri = None, destination.tracking_uri
+    if uri.startswith("sqlite:///"):
+        location = (Path(uri[len("sqlite:///") :]).parent / "mlflow-artifacts").resolve().as_uri()
+    tags = {EXPERIMENT_KIND: MODEL_TRAINING}
+    return client.create_experiment(destination.experiment_name, artifact_location=location, tags=tags)
 
 
 class MlflowRun:
@@ -53,7 +60,8 @@ class MlflowRun:
     `record` names the file in `run_dir` that keeps the run's id (a sweep's parent keeps its own)."""
 
     def __init__(self, settings, run_dir: Path, sweep_dir: Optional[Path], name: str, record: str = MLFLOW_RECORD):
-        self.uri = settings.tracking_uri or default_uri()
+        self.destination = mlflow_destination(settings, os.environ, Path.cwd())
+        self.uri = self.destination.tracking_uri
         self.settings, self.run_dir, self.sweep_dir, self.name = settings, run_dir, sweep_dir, name
         self.record = run_dir / record
         self.client, self.run_id = MlflowClient(tracking_uri=self.uri), None
@@ -66,31 +74,41 @@ class MlflowRun:
         except Exception as error:  # MLflow and requests raise many types; none may stop the run
             self.client = None
             log.warning(
-                f"MLflow tracking at {self.uri} failed ({type(error).__name__}: {str(error)[:300]}); training goes "
-                f"on without it and every result stays in {self.run_dir}."
+                f"MLflow tracking at {without_password(self.uri)} failed ({type(error).__name__}: "
+                f"{str(error)[:300]}); training goes on without it and every result stays in {self.run_dir}."
             )
             return None
 
-    def start(self, config: dict) -> None:
-        self.guarded(self._start, mlflow_params(config))
+    def start(self, config: dict, data=None) -> None:
+        """`data`: the run's TrackedData (tracking/run.py), logged as MLflow dataset inputs by a new run."""
+        self.guarded(self._start, mlflow_params(config), data)
 
-    def _start(self, params: dict) -> None:
+    def _start(self, params: dict, data) -> None:
         record = read_json(self.record)
+        where = self.destination.record()
         if record and record.get("tracking_uri") == self.uri:  # a resumed run continues its MLflow run
             self.run_id = record["run_id"]
             self.client.update_run(self.run_id, status="RUNNING")
             known = self.client.get_run(self.run_id).data.params
             params = {key: value for key, value in params.items() if key not in known}
-            log.info(f"MLflow: continuing run {self.run_id} at {self.uri}")
+            log.info(f"MLflow: continuing run {self.run_id} at {where['tracking_uri']}")
         else:
-            tags = {"fcbaseline.run_dir": str(self.run_dir)}
+            tags = source_tags({"fcbaseline.run_dir": str(self.run_dir)})
             parent = read_json(self.sweep_dir / MLFLOW_SWEEP_RECORD) if self.sweep_dir else {}
             if parent and parent.get("tracking_uri") == self.uri:
                 tags["mlflow.parentRunId"] = parent["run_id"]
-            experiment = experiment_id(self.client, self.settings.experiment, self.uri)
+            experiment = experiment_id(self.client, self.destination)
             self.run_id = self.client.create_run(experiment, run_name=self.name, tags=tags).info.run_id
             write_json(self.record, {"run_id": self.run_id, "tracking_uri": self.uri})
-            log.info(f"MLflow: run {self.run_id} in experiment '{self.settings.experiment}' at {self.uri}")
+            log.info(
+                f"MLflow: run {self.run_id} in experiment {where['experiment']!r} ({where['experiment_from']}) "
+                f"at {where['tracking_uri']} ({where['tracking_uri_from']})"
+            )
+            if where["tracking_uri"].startswith(("http://", "https://")):  # MLflow 3's UI opens on GenAI unless told
+                page = f"#/experiments/{experiment}/runs/{self.run_id}?workflowType=machine_learning"
+                log.info(f"MLflow UI: {where['tracking_uri'].rstrip('/')}/{page}")
+            if data is not None:
+                self.client.log_inputs(self.run_id, datasets=dataset_inputs(data.name, data.source, data.parts))
         items = [Param(key, value) for key, value in params.items()]
         for start in range(0, len(items), 100):  # MLflow takes at most 100 parameters per call
             self.client.log_batch(self.run_id, params=items[start : start + 100])
@@ -104,11 +122,13 @@ class MlflowRun:
         metrics = [Metric(key, float(value), now, step) for key, value in figures.items() if value is not None]
         self.client.log_batch(self.run_id, metrics=metrics)
 
-    def finish(self, status: str, metrics: Optional[dict]) -> None:
+    def finish(self, status: str, metrics: Optional[dict], model=None, examples=None) -> None:
+        """The final figures, status and files; a completed run's `model` also as an MLflow model, with
+        `examples` (a few raw test images) as its input example."""
         if self.run_id is not None:
-            self.guarded(self._finish, status, metrics or {})
+            self.guarded(self._finish, status, metrics or {}, model if status == Status.COMPLETED else None, examples)
 
-    def _finish(self, status: str, metrics: dict) -> None:
+    def _finish(self, status: str, metrics: dict, model, examples) -> None:
         final = {key: metrics.get(key) for key in ("test_accuracy", "test_loss", "best_val_accuracy", "best_val_epoch")}
         self.log_metrics({key: value for key, value in final.items() if isinstance(value, (int, float))}, 0)
         self.client.set_tag(self.run_id, "fcbaseline.status", status)
@@ -117,4 +137,26 @@ class MlflowRun:
             if path.is_file():
                 folder = str(Path(name).parent)
                 self.client.log_artifact(self.run_id, str(path), artifact_path=None if folder == "." else folder)
+        if model is not None and self.settings.get("log_model", True):
+            self.log_model(model, examples)
         self.client.set_terminated(self.run_id, status=MLFLOW_STATUS.get(status, "FAILED"))
+
+    def log_model(self, model, examples) -> None:
+        """The model as an MLflow Keras model (tracking/mlflow_model.py); a failure costs a warning, not the
+        run's record."""
+        from fcbaseline.tracking.mlflow_model import log_keras_model
+
+        started, register_as = time.perf_counter(), self.settings.get("register_as")
+        try:
+            info = log_keras_model(self.uri, self.run_id, model, examples, register_as)
+        except Exception as error:  # MLflow raises many types; the run's files are logged already
+            log.warning(
+                f"MLflow: the model could not be logged as an MLflow model ({type(error).__name__}: "
+                f"{str(error)[:300]}); model.keras is among the run's artifacts."
+            )
+            return
+        version = f", registered as {register_as!r} version {info.registered_model_version}" if register_as else ""
+        log.info(
+            f"MLflow: model logged as runs:/{self.run_id}/model ({info.model_uri}){version} "
+            f"in {time.perf_counter() - started:.1f}s"
+        )

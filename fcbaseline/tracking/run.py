@@ -4,13 +4,33 @@ callback list, and `finish` records the final figures, files and status; a run t
 failed or interrupted on the way out."""
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import keras
 from omegaconf import OmegaConf
 
 from fcbaseline.rundir import TENSORBOARD, Status
+
+
+@dataclass(frozen=True)
+class TrackedData:
+    """What a run trained on, for the trackers that record it (MLflow's dataset inputs): the dataset's
+    name and source (data/common.Dataset), its splits as (context, images, labels), a few test images."""
+
+    name: str
+    source: str
+    parts: Tuple[tuple, ...]
+    examples: object
+
+    @classmethod
+    def of(cls, splits) -> "TrackedData":
+        dataset = splits.dataset
+        parts = [("training", splits.x_train, splits.y_train), ("test", dataset.x_test, dataset.y_test)]
+        if splits.validation == "split":  # else the validation figures come from the test set itself
+            parts.insert(1, ("validation", splits.x_valid, splits.y_valid))
+        return cls(dataset.name, dataset.source, tuple(parts), dataset.x_test[:2].copy())
 
 
 class EpochTracking(keras.callbacks.Callback):
@@ -27,11 +47,12 @@ class EpochTracking(keras.callbacks.Callback):
 
 
 class RunTracking:
-    """Every tracker has start(config dict), log_epoch(epoch, logs) and finish(status, metrics or None).
-    `sweep` is the run's sweep job (sweep/record.SweepJob: its folder, number, swept keys) or None."""
+    """Every tracker has start(config dict, data), log_epoch(epoch, logs) and finish(status, metrics or
+    None, model, examples). `sweep` is the run's sweep job (sweep/record.SweepJob: its folder, number,
+    swept keys) or None; `data` a TrackedData or None."""
 
-    def __init__(self, config, run_dir: Path, sweep, name: str):
-        self.config = OmegaConf.to_container(config, resolve=True)
+    def __init__(self, config, run_dir: Path, sweep, name: str, data: Optional[TrackedData] = None):
+        self.config, self.data = OmegaConf.to_container(config, resolve=True), data
         self.trackers, self.finished = [], False
         if config.tracking.tensorboard:
             from fcbaseline.tracking.tensorboard import TensorBoardRun
@@ -47,17 +68,19 @@ class RunTracking:
 
     def start(self) -> None:
         for tracker in self.trackers:
-            tracker.start(self.config)
+            tracker.start(self.config, self.data)
 
-    def finish(self, status: str, metrics: Optional[dict]) -> None:
+    def finish(self, status: str, metrics: Optional[dict], model=None) -> None:
+        """`model`: the run's trained Keras model, which a tracker may log as a model of its own kind."""
         self.finished = True
+        examples = self.data.examples if self.data is not None else None
         for tracker in self.trackers:
-            tracker.finish(status, metrics)
+            tracker.finish(status, metrics, model, examples)
 
 
 @contextlib.contextmanager
-def tracked(config, run_dir: Path, sweep, name: str):
-    tracking = RunTracking(config, run_dir, sweep, name)
+def tracked(config, run_dir: Path, sweep, name: str, data: Optional[TrackedData] = None):
+    tracking = RunTracking(config, run_dir, sweep, name, data)
     tracking.start()
     try:
         yield tracking

@@ -60,7 +60,7 @@ class TensorBoardRun:
         for writer in self.writers.values():
             writer.flush()
 
-    def start(self, config: dict) -> None:
+    def start(self, config: dict, data=None) -> None:
         """The HParams plugin's record of this run (a trial, in TensorBoard's words)."""
         if self.sweep is not None and self.sweep.number == 0:
             write_sweep_experiment(self.sweep.sweep_dir, self.sweep.swept)
@@ -68,7 +68,7 @@ class TensorBoardRun:
             hparams_api.hparams(hyperparameters(config), trial_id=self.name)
         self.writer(".").flush()
 
-    def finish(self, status: str, metrics: Optional[dict]) -> None:
+    def finish(self, status: str, metrics: Optional[dict], model=None, examples=None) -> None:
         """The final figures as scalars at the last epoch's step, then every file closed."""
         if metrics:
             with self.writer(".").as_default():

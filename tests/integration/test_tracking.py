@@ -2,9 +2,7 @@
 server` on 127.0.0.1 read back with MLflow's client (a sweep grouped under its parent run, a run
 interrupted and resumed, the server stopped in the middle of a sweep), and MLflow's default local store."""
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli_environment, read_history, read_metrics, run_cli, run_directories, sweep_directory
+from tests.helpers import (
+    cli_environment,
+    read_history,
+    read_metrics,
+    run_cli,
+    run_directories,
+    stop_process_group,
+    sweep_directory,
+)
 
 SHORT_MNIST = ["training.epochs=2", "model.hidden_sizes=[32]"]
 
@@ -79,68 +85,6 @@ def test_tensorboard_events_hold_the_history_hparams_and_final_figures(tmp_path)
 
 
 # --- MLflow -----------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def mlflow_server(tmp_path):
-    """A real `mlflow server` (SQLite store, artifacts served by it) on 127.0.0.1; stopped by process id."""
-    pytest.importorskip("mlflow")
-    port, folder = free_port(), tmp_path / "mlflow_server"
-    folder.mkdir()
-    command = [
-        str(Path(sys.executable).parent / "mlflow"),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{folder / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(folder / "artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    log = open(folder / "server.log", "w")
-    server = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(uri, server, folder / "server.log")
-        yield uri, server
-    finally:
-        stop_process_group(server)
-        log.close()
-
-
-def wait_for_health(uri: str, server, log_path: Path) -> None:
-    import urllib.request
-
-    for _ in range(240):
-        if server.poll() is not None:
-            pytest.fail(f"mlflow server exited: {log_path.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"mlflow server did not answer at {uri}: {log_path.read_text()[-2000:]}")
-
-
-def stop_process_group(process) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # the server and its uvicorn workers, started by this test
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_mlflow_sweep_against_a_real_server_reads_back_grouped(tmp_path, mlflow_server):

@@ -425,6 +425,18 @@ CONFIG_VALUES = [
         2,
         "hydra.sweeper.storage=nosuchdb://host/x: Optuna cannot open it",
     ),
+    Case(
+        "a registered model without the model logged",
+        ["tracking=mlflow", "tracking.mlflow.register_as=mnist_mlp", "tracking.mlflow.log_model=false"],
+        2,
+        "tracking.mlflow.register_as='mnist_mlp' registers the MLflow model each completed run logs",
+    ),
+    Case(
+        "an empty registered model name",
+        ["tracking=mlflow", "tracking.mlflow.register_as=' '"],
+        2,
+        "give a non-empty name with tracking.mlflow.log_model=true",
+    ),
 ]
 
 DATA_FILES = [

@@ -1,6 +1,7 @@
 """The pure decisions behind runs and sweeps, each with its reasons: what a resumed sweep does with a job,
 how many threads a job gets, the XLA cache's flags, the progress line and bar, which console lines are
-start-up chatter, what the trackers record as hyper-parameters and which MLflow status a run ends with."""
+start-up chatter, what the trackers record as hyper-parameters, where MLflow tracks a run and which MLflow
+status a run ends with."""
 
 import pytest
 from mlflow.entities import RunStatus
@@ -9,7 +10,7 @@ from fcbaseline import quiet, threads, xla_cache
 from fcbaseline.progress import eta_seconds, format_duration, job_label, wants_bar
 from fcbaseline.resume import sweep_decision
 from fcbaseline.rundir import FINAL_STATUSES, Status
-from fcbaseline.tracking import MLFLOW_STATUS, flatten, hyperparameters, mlflow_params
+from fcbaseline.tracking import MLFLOW_STATUS, flatten, hyperparameters, mlflow_destination, mlflow_params
 from fcbaseline.tracking.sweep import sweep_status
 from tests.helpers import compose_config
 
@@ -209,3 +210,55 @@ def test_a_sweeps_first_job_is_checked_with_its_first_swept_values():
     assert first("training.seed=range(3,6)").training.seed == 3
     assert "hydra" not in first("training.seed=1")
     assert first("dataset=mnist,digits") is None  # a swept group: each job checks its own config
+
+
+# ---------------------------------------------------------------- where MLflow tracks a run
+
+
+SERVER, LOCAL = "http://127.0.0.1:5000", ("sqlite:////work/outputs/mlflow.db", "the default, a local store")
+MLFLOW_DESTINATIONS = [
+    # (config's tracking_uri, config's experiment, environment) -> (uri, why, experiment, why)
+    ((None, None, {}), (*LOCAL, "fcbaseline", "the default")),
+    (
+        (None, None, {"MLFLOW_TRACKING_URI": SERVER, "MLFLOW_EXPERIMENT_NAME": "team"}),
+        (SERVER, "MLFLOW_TRACKING_URI", "team", "MLFLOW_EXPERIMENT_NAME"),
+    ),
+    (
+        ("http://other:1", "mine", {"MLFLOW_TRACKING_URI": SERVER, "MLFLOW_EXPERIMENT_NAME": "team"}),
+        ("http://other:1", "tracking.mlflow.tracking_uri", "mine", "tracking.mlflow.experiment"),
+    ),
+    (
+        (None, None, {"MLFLOW_EXPERIMENT_ID": "7"}),
+        (*LOCAL, "7", "MLFLOW_EXPERIMENT_ID"),
+    ),
+    (  # MLflow's own order: the name before the id
+        (None, None, {"MLFLOW_EXPERIMENT_ID": "7", "MLFLOW_EXPERIMENT_NAME": "team"}),
+        (*LOCAL, "team", "MLFLOW_EXPERIMENT_NAME"),
+    ),
+    (  # empty variables count as unset, as in MLflow
+        (None, None, {"MLFLOW_TRACKING_URI": "", "MLFLOW_EXPERIMENT_NAME": ""}),
+        (*LOCAL, "fcbaseline", "the default"),
+    ),
+    (  # a password in the URI is never written down
+        (None, None, {"MLFLOW_TRACKING_URI": "https://me:secret@mlflow.example.com/"}),
+        ("https://me:***@mlflow.example.com/", "MLFLOW_TRACKING_URI", "fcbaseline", "the default"),
+    ),
+]
+
+
+@pytest.mark.parametrize("given, expected", MLFLOW_DESTINATIONS)
+def test_mlflow_destination_follows_the_config_then_the_environment_then_the_default(given, expected):
+    from pathlib import Path
+
+    tracking_uri, experiment, environment = given
+    settings = {"tracking_uri": tracking_uri, "experiment": experiment}
+    record = mlflow_destination(settings, environment, Path("/work")).record()
+    keys = ("tracking_uri", "tracking_uri_from", "experiment", "experiment_from")
+    assert tuple(record[key] for key in keys) == expected
+
+
+def test_an_experiment_given_by_id_has_no_name_to_create():
+    from pathlib import Path
+
+    destination = mlflow_destination({}, {"MLFLOW_EXPERIMENT_ID": "7"}, Path("/work"))
+    assert (destination.experiment_id, destination.experiment_name) == ("7", None)

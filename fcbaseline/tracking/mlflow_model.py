@@ -1,0 +1,86 @@
+"""A completed run's model as an MLflow model, through MLflow's own Keras flavor: a `model` in the run's
+Models column, loadable with `mlflow.pyfunc.load_model("runs:/<run id>/model")`, servable over REST with
+`mlflow models serve`, and registrable under a name (tracking.mlflow.register_as).
+
+The model takes what `fcbaseline predict` takes, raw uint8 images of the dataset's shape (its first
+layers scale and flatten them), and gives each class's probability; the signature says so, and a few
+test images are its input example. The requirements are given (the Keras and TensorFlow this run used)
+rather than inferred: MLflow infers them by loading the model in a new Python process, seconds a run.
+"""
+
+import os
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import numpy as np
+
+MODEL_NAME = "model"  # runs:/<run id>/model
+EXAMPLE_IMAGES = 2
+
+
+def signature(image_shape, num_classes: int):
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    pixels = TensorSpec(np.dtype(np.uint8), (-1, *image_shape))
+    probabilities = TensorSpec(np.dtype(np.float32), (-1, num_classes))
+    return ModelSignature(inputs=Schema([pixels]), outputs=Schema([probabilities]))
+
+
+@contextmanager
+def tracking_uri(uri: str):
+    """MLflow's model logging reads the process-wide tracking URI (it has no client argument): this
+    run's for the call, then what was there before, $MLFLOW_TRACKING_URI included (MLflow's
+    set_tracking_uri writes that variable, and removes it when set back to none)."""
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
+    before, variable = utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(before)
+        if variable is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = variable
+
+
+def save_keras_model(path, **settings) -> None:
+    """mlflow.keras.save_model, with the model's folder made first: MLflow 3.17 writes the input example
+    into it before making it (mlflow/mlflow#16183, open), so an example fails with FileNotFoundError."""
+    import mlflow.keras
+
+    os.makedirs(path, exist_ok=True)
+    mlflow.keras.save_model(path=path, **settings)
+
+
+# What Model.log calls a flavor: a module's name and its save_model
+KERAS_FLAVOR = SimpleNamespace(__name__="mlflow.keras", save_model=save_keras_model)
+
+
+def log_keras_model(uri: str, run_id: str, model, example_images: np.ndarray, register_as=None):
+    """Log `model` to the run `run_id` at `uri` as an MLflow Keras model; returns MLflow's ModelInfo."""
+    import keras
+    import tensorflow as tf
+    from mlflow.models import Model
+
+    requirements = [f"keras=={keras.__version__}", f"tensorflow=={tf.__version__}"]
+    image_shape, num_classes = tuple(model.input_shape[1:]), int(model.output_shape[-1])
+    interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()  # MLflow checks the example with model.predict: no bars
+    try:
+        with tracking_uri(uri):
+            return Model.log(
+                artifact_path=None,
+                name=MODEL_NAME,
+                flavor=KERAS_FLAVOR,
+                model=model,
+                run_id=run_id,
+                signature=signature(image_shape, num_classes),
+                input_example=np.asarray(example_images[:EXAMPLE_IMAGES], dtype=np.uint8),
+                pip_requirements=requirements,
+                registered_model_name=register_as,
+            )
+    finally:
+        if interactive:
+            keras.config.enable_interactive_logging()
