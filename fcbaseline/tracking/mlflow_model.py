@@ -59,11 +59,27 @@ KERAS_FLAVOR = SimpleNamespace(__name__="mlflow.keras", save_model=save_keras_mo
 
 
 def log_keras_model(uri: str, run_id: str, model, example_images: np.ndarray, register_as=None):
-    """Log `model` to the run `run_id` at `uri` as an MLflow Keras model; returns MLflow's ModelInfo."""
+    """Log `model` to the run `run_id` at `uri` as an MLflow Keras model; returns MLflow's ModelInfo.
+
+    The logged model is created here, in the run's experiment: left to Model.log, it goes into the
+    process's active experiment instead (by default experiment 0, whose files a local store keeps in
+    ./mlruns), since this run was made by a client and is not MLflow's active run."""
     import keras
     import tensorflow as tf
+    from mlflow import MlflowClient
     from mlflow.models import Model
 
+    from fcbaseline.tracking.mlflow_context import source_tags
+
+    client = MlflowClient(uri)
+    run = client.get_run(run_id)
+    logged = client.create_logged_model(
+        experiment_id=run.info.experiment_id,
+        name=MODEL_NAME,
+        source_run_id=run_id,
+        params=dict(run.data.params),
+        tags=source_tags(),
+    )
     requirements = [f"keras=={keras.__version__}", f"tensorflow=={tf.__version__}"]
     image_shape, num_classes = tuple(model.input_shape[1:]), int(model.output_shape[-1])
     interactive = keras.config.is_interactive_logging_enabled()
@@ -76,6 +92,7 @@ def log_keras_model(uri: str, run_id: str, model, example_images: np.ndarray, re
                 flavor=KERAS_FLAVOR,
                 model=model,
                 run_id=run_id,
+                model_id=logged.model_id,
                 signature=signature(image_shape, num_classes),
                 input_example=np.asarray(example_images[:EXAMPLE_IMAGES], dtype=np.uint8),
                 pip_requirements=requirements,

@@ -95,6 +95,8 @@ def test_a_sweep_tracked_by_the_environment_logs_servable_models_datasets_and_so
         assert tags["mlflow.source.git.dirty"] in ("true", "false")
 
     # the models: registered, loaded in a fresh Python, served over REST, all with predict's classes
+    logged = client.search_logged_models(experiment_ids=[experiment.experiment_id])
+    assert sorted(model.source_run_id for model in logged) == sorted(job.info.run_id for job in jobs)
     versions = client.search_model_versions("name='mnist_mlp'")
     assert sorted(version.run_id for version in versions) == sorted(job.info.run_id for job in jobs)
     expected = predicted_by_fcbaseline(sweep / "0", tmp_path / "images", tmp_path)

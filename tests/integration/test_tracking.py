@@ -200,3 +200,7 @@ def test_mlflow_default_store_is_a_local_sqlite_file_under_outputs(tmp_path):
     assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 2
     assert (tmp_path / "outputs" / "mlflow-artifacts").is_dir()  # the files stay beside the store, not in ./mlruns
     assert "model.keras" in {artifact.path for artifact in client.list_artifacts(run.info.run_id)}
+    (logged,) = client.search_logged_models(experiment_ids=[run.info.experiment_id])  # in the run's experiment
+    assert logged.source_run_id == run.info.run_id
+    assert list((tmp_path / "outputs" / "mlflow-artifacts" / "models").glob("*/artifacts/MLmodel"))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["keras_home", "outputs"]  # no ./mlruns
