@@ -57,8 +57,9 @@ def hyperparameters(config: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def mlflow_params(config: Dict[str, Any]) -> Dict[str, str]:
-    """Every config key as an MLflow parameter (strings, at most MLflow's length limit)."""
-    return {key: str(value)[:MLFLOW_VALUE_LIMIT] for key, value in flatten(config).items()}
+    """Every config key as an MLflow parameter (strings, at most MLflow's length limit; a URI's user and
+    password masked)."""
+    return {key: without_password(str(value))[:MLFLOW_VALUE_LIMIT] for key, value in flatten(config).items()}
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,15 @@ def mlflow_destination(settings, environment: Mapping[str, str], cwd: Path) -> M
 
 
 def without_password(uri: str) -> str:
-    """http://user:secret@host/ -> http://user:***@host/ (other URIs unchanged)."""
+    """http://user:secret@host/ (or a token alone, https://token@host/) -> http://***@host/; other URIs
+    unchanged. What fcbaseline writes down or logs of a tracking URI."""
     parts = urlsplit(uri)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return uri
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=f"***@{parts.netloc.rsplit('@', 1)[1]}"))
+
+
+def redacted(text: str, uri: str) -> str:
+    """`text` (an error message, which may quote the URI it failed on) without the URI's user and password."""
+    userinfo = urlsplit(uri).netloc.rsplit("@", 1)[0] if "@" in urlsplit(uri).netloc else ""
+    return text.replace(userinfo + "@", "***@") if userinfo else text

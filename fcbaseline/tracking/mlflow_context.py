@@ -10,6 +10,8 @@ from typing import Optional
 
 import numpy as np
 
+from fcbaseline.tracking import without_password
+
 log = logging.getLogger("fcbaseline")
 
 # Where Keras downloads the datasets fcbaseline loads through keras.datasets (keras/src/datasets/*.py).
@@ -62,25 +64,33 @@ def arrays_digest(*arrays) -> str:
 
 
 def source_tags(extra: Optional[dict] = None) -> dict:
-    """MLflow's own run-context tags (mlflow.source.name and .type, mlflow.user, the git commit, branch
-    and repository of the entry point's checkout), with mlflow.source.git.dirty when there is a checkout."""
+    """MLflow's own run-context tags (mlflow.source.name and .type, mlflow.user, ...), with the git commit,
+    branch, repository and mlflow.source.git.dirty of the checkout fcbaseline's code runs from (MLflow
+    would look at the entry point's, which for the `fcbaseline` command, a Ray task or the Python API
+    called from another project is not fcbaseline's); none when it is not run from a git checkout."""
     from mlflow.tracking.context.registry import resolve_tags
-    from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT, MLFLOW_GIT_DIRTY, MLFLOW_SOURCE_NAME
 
     tags = resolve_tags(extra or {})
-    if MLFLOW_GIT_COMMIT in tags:
-        dirty = git_dirty(tags.get(MLFLOW_SOURCE_NAME, ""))
-        if dirty is not None:
-            tags[MLFLOW_GIT_DIRTY] = str(dirty).lower()
+    checkout = git_tags(Path(__file__).resolve().parents[2])
+    if checkout:
+        tags = {key: value for key, value in tags.items() if not key.startswith("mlflow.source.git.")}
+        tags.update(checkout)
     return tags
 
 
-def git_dirty(main_file: str) -> Optional[bool]:
-    """Whether the checkout holding `main_file` has uncommitted changes to tracked files (None: unknown)."""
+def git_tags(folder: Path) -> dict:
+    """MLflow's git source tags for the checkout at `folder` (its top level), or {} when there is none."""
+    from mlflow.utils.mlflow_tags import MLFLOW_GIT_BRANCH, MLFLOW_GIT_COMMIT, MLFLOW_GIT_DIRTY, MLFLOW_GIT_REPO_URL
+
     try:
         import git
 
-        checkout = git.Repo(Path(main_file).resolve().parent, search_parent_directories=True)
-        return checkout.is_dirty(untracked_files=False)
-    except Exception:  # no git, no checkout, a damaged one: the commit alone is recorded
-        return None
+        checkout = git.Repo(folder)  # this folder itself: an installed fcbaseline inside a user's repo is not one
+        tags = {MLFLOW_GIT_COMMIT: checkout.head.commit.hexsha, MLFLOW_GIT_DIRTY: str(checkout.is_dirty()).lower()}
+        if not checkout.head.is_detached:
+            tags[MLFLOW_GIT_BRANCH] = checkout.active_branch.name
+        if checkout.remotes:
+            tags[MLFLOW_GIT_REPO_URL] = without_password(next(iter(checkout.remotes)).url)
+        return tags
+    except Exception:  # no git, no checkout, a damaged one: no git tags
+        return {}

@@ -10,6 +10,7 @@ logged once and ends tracking for this run; the run itself goes on.
 import logging
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -24,10 +25,12 @@ from mlflow.entities import Metric, Param  # noqa: E402
 from fcbaseline.files import read_json, write_json  # noqa: E402
 from fcbaseline.rundir import ARTIFACTS, MLFLOW_RECORD, MLFLOW_SWEEP_RECORD, Status  # noqa: E402
 from fcbaseline.tracking import (  # noqa: E402
+    DEFAULT_EXPERIMENT,
     MLFLOW_STATUS,
     MlflowDestination,
     mlflow_destination,
     mlflow_params,
+    redacted,
     without_password,
 )
 from fcbaseline.tracking.mlflow_context import dataset_inputs, source_tags  # noqa: E402
@@ -41,11 +44,14 @@ logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # each retr
 
 def experiment_id(client: MlflowClient, destination: MlflowDestination) -> str:
     """The experiment by id, or by name (created when missing, as a model-training experiment, so that
-    MLflow 3's UI opens it on its runs; a local store keeps its files under outputs/)."""
+    MLflow 3's UI shows it as one; a local store keeps its files under outputs/). fcbaseline's default
+    experiment made by an older fcbaseline gets the kind too; an experiment of the user's is left as it is."""
     if destination.experiment_id is not None:
         return client.get_experiment(destination.experiment_id).experiment_id  # raises when there is none
     experiment = client.get_experiment_by_name(destination.experiment_name)
     if experiment is not None:
+        if destination.experiment_name == DEFAULT_EXPERIMENT and EXPERIMENT_KIND not in experiment.tags:
+            client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
         return experiment.experiment_id
     location, uri = None, destination.tracking_uri
     if uri.startswith("sqlite:///"):
@@ -54,17 +60,41 @@ def experiment_id(client: MlflowClient, destination: MlflowDestination) -> str:
     return client.create_experiment(destination.experiment_name, artifact_location=location, tags=tags)
 
 
+def recorded_here(record: dict, uri: str) -> bool:
+    """Whether a run record (mlflow_run.json, mlflow_sweep.json) was made at `uri` (records keep it masked)."""
+    return bool(record) and record.get("tracking_uri") in (uri, without_password(uri))
+
+
+def sweep_destination(destination: MlflowDestination, parent: dict) -> MlflowDestination:
+    """A sweep's job goes where its parent run went unless its own config or environment says where: a Ray
+    task or a SLURM job need not have the launching shell's $MLFLOW_TRACKING_URI."""
+    uri, experiment = parent.get("tracking_uri"), parent.get("experiment_id")
+    if not parent or "***" in str(uri):
+        return destination
+    if destination.tracking_uri_from.startswith("the default"):
+        destination = replace(destination, tracking_uri=uri, tracking_uri_from="the sweep's parent run")
+    if destination.experiment_from == "the default" and experiment:
+        destination = replace(destination, experiment_name=None, experiment_id=experiment)
+        destination = replace(destination, experiment_from="the sweep's parent run")
+    return destination
+
+
 class MlflowRun:
     """Logs one run to MLflow; a failure switches it off with one warning (`self.client` becomes None).
 
     `record` names the file in `run_dir` that keeps the run's id (a sweep's parent keeps its own)."""
 
     def __init__(self, settings, run_dir: Path, sweep_dir: Optional[Path], name: str, record: str = MLFLOW_RECORD):
-        self.destination = mlflow_destination(settings, os.environ, Path.cwd())
+        self.parent = read_json(sweep_dir / MLFLOW_SWEEP_RECORD) if sweep_dir else {}
+        self.destination = sweep_destination(mlflow_destination(settings, os.environ, Path.cwd()), self.parent)
         self.uri = self.destination.tracking_uri
         self.settings, self.run_dir, self.sweep_dir, self.name = settings, run_dir, sweep_dir, name
         self.record = run_dir / record
         self.client, self.run_id = MlflowClient(tracking_uri=self.uri), None
+
+    def warn(self, what: str, error: Exception, then: str) -> None:
+        message = redacted(f"{type(error).__name__}: {str(error)[:300]}", self.uri)
+        log.warning(f"{what} ({message}); {then}")
 
     def guarded(self, action, *arguments):
         if self.client is None:
@@ -73,10 +103,8 @@ class MlflowRun:
             return action(*arguments)
         except Exception as error:  # MLflow and requests raise many types; none may stop the run
             self.client = None
-            log.warning(
-                f"MLflow tracking at {without_password(self.uri)} failed ({type(error).__name__}: "
-                f"{str(error)[:300]}); training goes on without it and every result stays in {self.run_dir}."
-            )
+            then = f"training goes on without it and every result stays in {self.run_dir}."
+            self.warn(f"MLflow tracking at {without_password(self.uri)} failed", error, then)
             return None
 
     def start(self, config: dict, data=None) -> None:
@@ -86,20 +114,21 @@ class MlflowRun:
     def _start(self, params: dict, data) -> None:
         record = read_json(self.record)
         where = self.destination.record()
-        if record and record.get("tracking_uri") == self.uri:  # a resumed run continues its MLflow run
+        new = not recorded_here(record, self.uri)
+        if not new:  # a resumed run continues its MLflow run
             self.run_id = record["run_id"]
             self.client.update_run(self.run_id, status="RUNNING")
             known = self.client.get_run(self.run_id).data.params
             params = {key: value for key, value in params.items() if key not in known}
-            log.info(f"MLflow: continuing run {self.run_id} at {where['tracking_uri']}")
+            log.info(f"MLflow: continuing run {self.run_id} at {where['tracking_uri']} ({where['tracking_uri_from']})")
         else:
             tags = source_tags({"fcbaseline.run_dir": str(self.run_dir)})
-            parent = read_json(self.sweep_dir / MLFLOW_SWEEP_RECORD) if self.sweep_dir else {}
-            if parent and parent.get("tracking_uri") == self.uri:
-                tags["mlflow.parentRunId"] = parent["run_id"]
+            if recorded_here(self.parent, self.uri):
+                tags["mlflow.parentRunId"] = self.parent["run_id"]
             experiment = experiment_id(self.client, self.destination)
             self.run_id = self.client.create_run(experiment, run_name=self.name, tags=tags).info.run_id
-            write_json(self.record, {"run_id": self.run_id, "tracking_uri": self.uri})
+            record = {"run_id": self.run_id, "tracking_uri": where["tracking_uri"], "experiment_id": experiment}
+            write_json(self.record, record)
             log.info(
                 f"MLflow: run {self.run_id} in experiment {where['experiment']!r} ({where['experiment_from']}) "
                 f"at {where['tracking_uri']} ({where['tracking_uri_from']})"
@@ -107,11 +136,18 @@ class MlflowRun:
             if where["tracking_uri"].startswith(("http://", "https://")):  # MLflow 3's UI opens on GenAI unless told
                 page = f"#/experiments/{experiment}/runs/{self.run_id}?workflowType=machine_learning"
                 log.info(f"MLflow UI: {where['tracking_uri'].rstrip('/')}/{page}")
-            if data is not None:
-                self.client.log_inputs(self.run_id, datasets=dataset_inputs(data.name, data.source, data.parts))
         items = [Param(key, value) for key, value in params.items()]
         for start in range(0, len(items), 100):  # MLflow takes at most 100 parameters per call
             self.client.log_batch(self.run_id, params=items[start : start + 100])
+        if new and data is not None:
+            self.log_inputs(data)
+
+    def log_inputs(self, data) -> None:
+        """The dataset inputs; a failure costs a warning, not the run's tracking."""
+        try:
+            self.client.log_inputs(self.run_id, datasets=dataset_inputs(data.name, data.source, data.parts))
+        except Exception as error:  # MLflow raises many types
+            self.warn("MLflow: the dataset inputs could not be logged", error, "the run is tracked without them.")
 
     def log_epoch(self, epoch: int, logs: dict) -> None:
         if self.run_id is not None:
@@ -150,10 +186,8 @@ class MlflowRun:
         try:
             info = log_keras_model(self.uri, self.run_id, model, examples, register_as)
         except Exception as error:  # MLflow raises many types; the run's files are logged already
-            log.warning(
-                f"MLflow: the model could not be logged as an MLflow model ({type(error).__name__}: "
-                f"{str(error)[:300]}); model.keras is among the run's artifacts."
-            )
+            what = "logged as an MLflow model" + (f" or registered as {register_as!r}" if register_as else "")
+            self.warn(f"MLflow: the model could not be {what}", error, "model.keras is among the run's artifacts.")
             return
         version = f", registered as {register_as!r} version {info.registered_model_version}" if register_as else ""
         log.info(

@@ -89,10 +89,11 @@ def test_a_sweep_tracked_by_the_environment_logs_servable_models_datasets_and_so
     # with which code: MLflow's source tags, the git commit of this checkout and whether it has changes
     tags = jobs[0].data.tags
     assert tags["mlflow.source.name"].endswith("fcbaseline/__main__.py") and tags["mlflow.source.type"] == "LOCAL"
-    if (REPOSITORY / ".git").exists():
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True).stdout
-        assert tags["mlflow.source.git.commit"] == head.strip()
-        assert tags["mlflow.source.git.dirty"] in ("true", "false")
+    if (REPOSITORY / ".git").exists():  # CI and development run from a checkout
+        git = lambda *arguments: subprocess.run(["git", *arguments], cwd=REPOSITORY, capture_output=True, text=True)  # noqa: E731
+        assert tags["mlflow.source.git.commit"] == git("rev-parse", "HEAD").stdout.strip()
+        changed = bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())
+        assert tags["mlflow.source.git.dirty"] == str(changed).lower()
 
     # the models: registered, loaded in a fresh Python, served over REST, all with predict's classes
     logged = client.search_logged_models(experiment_ids=[experiment.experiment_id])

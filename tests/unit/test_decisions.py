@@ -241,7 +241,7 @@ MLFLOW_DESTINATIONS = [
     ),
     (  # a password in the URI is never written down
         (None, None, {"MLFLOW_TRACKING_URI": "https://me:secret@mlflow.example.com/"}),
-        ("https://me:***@mlflow.example.com/", "MLFLOW_TRACKING_URI", "fcbaseline", "the default"),
+        ("https://***@mlflow.example.com/", "MLFLOW_TRACKING_URI", "fcbaseline", "the default"),
     ),
 ]
 
@@ -255,6 +255,17 @@ def test_mlflow_destination_follows_the_config_then_the_environment_then_the_def
     record = mlflow_destination(settings, environment, Path("/work")).record()
     keys = ("tracking_uri", "tracking_uri_from", "experiment", "experiment_from")
     assert tuple(record[key] for key in keys) == expected
+
+
+def test_a_uri_s_user_password_or_token_is_never_written_down():
+    from fcbaseline.tracking import redacted, without_password
+
+    assert without_password("https://TOKEN@host:5000/x") == "https://***@host:5000/x"
+    assert without_password("sqlite:////work/outputs/mlflow.db") == "sqlite:////work/outputs/mlflow.db"
+    message = "API request to https://me:secret@host/api/2.0/mlflow/runs/create failed"
+    assert redacted(message, "https://me:secret@host") == message.replace("me:secret@", "***@")
+    params = mlflow_params({"tracking": {"mlflow": {"tracking_uri": "http://u:p@h"}}})
+    assert params["tracking.mlflow.tracking_uri"] == "http://***@h"
 
 
 def test_an_experiment_given_by_id_has_no_name_to_create():
