@@ -1,5 +1,5 @@
 """The command line: `python -m fcbaseline [overrides]` (also the `fcbaseline` command) runs the Hydra
-task (app.py); `fcbaseline evaluate|predict|summarize ...` a command on finished runs (commands/).
+task (app.py); `fcbaseline compare|evaluate|predict|summarize ...` a command on finished runs (commands/).
 
     python -m fcbaseline                               # the MNIST recipe
     python -m fcbaseline dataset=cifar10               # the CIFAR-10 recipe
@@ -12,6 +12,7 @@ import sys
 from fcbaseline.exits import ExitCode
 
 COMMANDS = {
+    "compare": "fcbaseline.commands.compare",
     "evaluate": "fcbaseline.commands.evaluate",
     "predict": "fcbaseline.commands.predict",
     "summarize": "fcbaseline.commands.summarize",

@@ -15,13 +15,24 @@ import keras
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from fcbaseline import progress, report
+from fcbaseline import predictions, progress, report
 from fcbaseline.assemble import Assembled, assemble
 from fcbaseline.context import RunContext, run_name
 from fcbaseline.data.splits import Splits
 from fcbaseline.evaluation import evaluate
 from fcbaseline.files import write_text
-from fcbaseline.rundir import CHECKPOINT, CONFUSION_MATRIX, HISTORY, MODEL, REPORT, TRAINING_PLOT, RunFolder, Status
+from fcbaseline.rundir import (
+    CHECKPOINT,
+    CONFUSION_MATRIX,
+    HISTORY,
+    MISCLASSIFIED,
+    MODEL,
+    REPORT,
+    TEST_PREDICTIONS,
+    TRAINING_PLOT,
+    RunFolder,
+    Status,
+)
 from fcbaseline.search.study import SWEEPER_TARGET
 from fcbaseline.tracking import mlflow_destination
 from fcbaseline.tracking.run import TrackedData, tracked
@@ -164,7 +175,9 @@ def write_results(config, folder: RunFolder, splits, assembled, history, outcome
     log.info(
         f"classification report on the {dataset.name} test set (model of epoch {model_epoch}):\n{result.report_text}"
     )
-    write_text(folder.file(REPORT), result.report_text)
+    pairs = predictions.confused_pairs(dataset.y_test, result.predicted, dataset.class_names)
+    write_text(folder.file(REPORT), f"{result.report_text}\n{predictions.confused_pairs_text(pairs)}")
+    digest = predictions.write_test_predictions(folder.file(TEST_PREDICTIONS), dataset.y_test, result.probabilities)
     check()
     schedule = "" if config.optimizer.schedule.name == "constant" else f" {config.optimizer.schedule.name} schedule"
     title = f"{dataset.name}, {assembled.architecture}, {config.optimizer.name} lr={config.optimizer.lr}{schedule}"
@@ -174,9 +187,15 @@ def write_results(config, folder: RunFolder, splits, assembled, history, outcome
         folder.file(CONFUSION_MATRIX), dataset.y_test, result.predicted, dataset.class_names, title
     )
     check()
+    wrong = predictions.most_confidently_wrong(dataset.y_test, result.probabilities)
+    shown = (dataset.x_test, dataset.y_test, result.probabilities, wrong, dataset.class_names)
+    report.plot_misclassified(folder.file(MISCLASSIFIED), *shown, title)
+    check()
     report.save_model(folder.file(MODEL), assembled.model)
     check()
-    return final_metrics(status, model_epoch, result, history, description)
+    metrics = final_metrics(status, model_epoch, result, history, description)
+    confused = [{"true": true, "predicted": predicted, "images": images} for true, predicted, images in pairs]
+    return {**metrics, "test_labels_digest": digest, "most_confused": confused}
 
 
 def final_metrics(status, model_epoch: int, result, history, description: dict) -> dict:

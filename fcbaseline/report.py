@@ -70,6 +70,31 @@ def plot_confusion_matrix(path: Path, y_true, y_predicted, class_names, title: s
     plt.close(figure)
 
 
+def plot_misclassified(path: Path, images, true_classes, probabilities, indices, class_names, title: str) -> None:
+    """The test images at `indices` (the most confidently wrong ones) in a grid, each titled with its true
+    class, the class predicted and that class's probability; a note when there is none."""
+    columns = 5
+    rows = max(1, -(-len(indices) // columns))
+    figure, grid = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.5 * rows + 0.8), squeeze=False)
+    for axes in grid.flat:
+        axes.axis("off")
+    for axes, index in zip(grid.flat, indices):
+        predicted = int(np.argmax(probabilities[index]))
+        image = images[index]
+        axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+        axes.set_title(
+            f"#{index} true {class_names[true_classes[index]]}\n"
+            f"taken for {class_names[predicted]} ({probabilities[index][predicted]:.2f})",
+            fontsize=8,
+        )
+    if not len(indices):
+        grid.flat[0].text(0.5, 0.5, "no test image was misclassified", ha="center", va="center")
+    figure.suptitle(f"Most confidently wrong test images\n{textwrap.fill(title, 80)}", fontsize=10)
+    figure.tight_layout()
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
+    plt.close(figure)
+
+
 def save_model(path: Path, model) -> None:
     write_atomically(path, lambda temporary: model.save(temporary))
 

@@ -21,6 +21,8 @@ MODEL = "model.keras"
 REPORT = "classification_report.txt"
 TRAINING_PLOT = "training_plot.png"
 CONFUSION_MATRIX = "confusion_matrix.png"
+MISCLASSIFIED = "misclassified.png"  # the most confidently wrong test images
+TEST_PREDICTIONS = "test_predictions.npz"  # each test image's classes and probabilities (predictions.py)
 LOG = "fcbaseline.log"  # Hydra's job log (hydra.job.name), written by the Python API too
 SAVED_CONFIG = ".hydra/config.yaml"
 SAVED_OVERRIDES = ".hydra/overrides.yaml"
@@ -28,7 +30,19 @@ TENSORBOARD = "tensorboard"
 MLFLOW_RECORD = "mlflow_run.json"  # which MLflow run a resume continues
 
 # What a finished run holds, in the order trackers upload it.
-ARTIFACTS = (METRICS, HISTORY, REPORT, TRAINING_PLOT, CONFUSION_MATRIX, MODEL, LOG, SAVED_CONFIG, SAVED_OVERRIDES)
+ARTIFACTS = (
+    METRICS,
+    HISTORY,
+    REPORT,
+    TRAINING_PLOT,
+    CONFUSION_MATRIX,
+    MISCLASSIFIED,
+    TEST_PREDICTIONS,
+    MODEL,
+    LOG,
+    SAVED_CONFIG,
+    SAVED_OVERRIDES,
+)
 
 # A sweep's folder: its numbered job folders (run folders), and these.
 SWEEP_RECORD = "sweep.json"  # what each job reads of its sweep (sweep/record.py)

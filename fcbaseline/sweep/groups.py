@@ -1,10 +1,12 @@
 """What a sweep's summary compares, as pure functions of its rows: each job labelled by the overrides that
-vary between jobs, and the jobs that differ only in the seed aggregated per configuration."""
+vary between jobs, and the jobs that differ only in the seed aggregated per configuration, with 95%
+intervals and the configurations indistinguishable from the best marked (compare/statistics.py)."""
 
 import math
-import statistics
+import statistics as descriptive
 from typing import List
 
+from fcbaseline.compare import statistics
 from fcbaseline.rundir import Status
 
 
@@ -59,8 +61,27 @@ def seed_groups(rows: List[dict]) -> List[dict]:
         entry = {"configuration": configuration, "jobs": len(members), "n": len(done)}
         for figure in ("best_val_accuracy", "test_accuracy"):
             values = [row[figure] for row in done if isinstance(row[figure], float) and math.isfinite(row[figure])]
-            entry[f"{figure}_mean"] = statistics.mean(values) if values else None
-            entry[f"{figure}_std"] = statistics.stdev(values) if len(values) > 1 else None
+            entry[f"{figure}_mean"] = descriptive.mean(values) if values else None
+            entry[f"{figure}_std"] = descriptive.stdev(values) if len(values) > 1 else None
             entry[f"{figure}_values"] = values
         aggregated.append(entry)
-    return sorted(aggregated, key=lambda entry: -(entry["best_val_accuracy_mean"] or -1.0))
+    aggregated = sorted(aggregated, key=lambda entry: -(entry["best_val_accuracy_mean"] or -1.0))
+    return tested_against_the_best(aggregated)
+
+
+def tested_against_the_best(groups: List[dict]) -> List[dict]:
+    """Each group's 95% intervals, and whether it is indistinguishable from the first (best) group on
+    validation (Welch's t-test, Holm-corrected; None when a group has fewer than 2 completed jobs)."""
+    for group in groups:
+        for figure in ("best_val_accuracy", "test_accuracy"):
+            group[f"{figure}_interval"] = statistics.interval(group[f"{figure}_values"])
+    if not groups:
+        return groups
+    best = groups[0]["best_val_accuracy_values"]
+    raw = {index: statistics.welch_p(best, group["best_val_accuracy_values"]) for index, group in enumerate(groups)}
+    adjusted = statistics.holm({index: p for index, p in raw.items() if index > 0})
+    for index, group in enumerate(groups):
+        p_value = adjusted.get(index)
+        group["p_vs_best"] = p_value
+        group["indistinguishable"] = True if index == 0 else (None if p_value is None else p_value >= statistics.ALPHA)
+    return groups

@@ -18,7 +18,7 @@ import yaml
 from fcbaseline.config.keys import without_resume
 from fcbaseline.files import write_text
 from fcbaseline.rundir import METRICS, SAVED_OVERRIDES, SUMMARY_CSV, SUMMARY_MD, SUMMARY_PNG, RunFolder, Status
-from fcbaseline.sweep.groups import seed_groups
+from fcbaseline.sweep.groups import seed_groups, varying
 
 COLUMNS = [
     "job",
@@ -91,30 +91,47 @@ def format_value(value) -> str:
 
 
 def seed_lines(groups: List[dict]) -> List[str]:
-    """The summary.md section for seed_groups."""
+    """The summary.md section for seed_groups: the configurations named by what varies between them, what
+    they share said once above the table."""
     if not groups:
         return []
+    labels = varying([group["configuration"] for group in groups])
+    shared = [o for o in groups[0]["configuration"].split() if all(o in g["configuration"].split() for g in groups)]
     lines = [
         "",
         "## Seeds aggregated",
         "",
-        "Jobs that differ only in `training.seed`; mean ± standard deviation over the completed ones, best mean "
-        "validation accuracy first.",
-        "",
-        "| configuration | n | best_val_accuracy | test_accuracy |",
-        "|---|---|---|---|",
+        "Jobs that differ only in `training.seed`; mean ± standard deviation [95% confidence interval, Student's "
+        "t] over the completed ones, best mean validation accuracy first. Indistinguishable from the best: "
+        "Welch's t-test on validation accuracy against the best configuration, Holm-corrected, p >= 0.05 "
+        "(`fcbaseline compare` gives the same for any runs).",
     ]
-    for group in groups:
-        cells = [
-            ""
-            if group[f"{figure}_mean"] is None
-            else f"{group[f'{figure}_mean']:.4f}"
-            + ("" if group[f"{figure}_std"] is None else f" ± {group[f'{figure}_std']:.4f}")
-            for figure in ("best_val_accuracy", "test_accuracy")
-        ]
-        name = (group["configuration"] or "(no other override)").replace("|", "\\|")
-        lines.append(f"| {name} | {group['n']} of {group['jobs']} | {cells[0]} | {cells[1]} |")
+    if shared and len(groups) > 1:
+        lines += ["", "Every configuration here also has: " + " ".join(f"`{override}`" for override in shared)]
+    lines += [
+        "",
+        "| configuration | n | best_val_accuracy | test_accuracy | indistinguishable from best |",
+        "|---|---|---|---|---|",
+    ]
+    for group, label in zip(groups, labels):
+        cells = [seed_cell(group, figure) for figure in ("best_val_accuracy", "test_accuracy")]
+        mark = {True: "yes", False: "no", None: "untested (n < 2)"}[group["indistinguishable"]]
+        name = (label if len(groups) > 1 else group["configuration"]) or "(no other override)"
+        lines.append(
+            f"| {name.replace('|', chr(92) + '|')} | {group['n']} of {group['jobs']} | {cells[0]} | {cells[1]} | "
+            f"{'best' if group is groups[0] else mark} |"
+        )
     return lines
+
+
+def seed_cell(group: dict, figure: str) -> str:
+    interval = group[f"{figure}_interval"]
+    if interval.mean is None:
+        return ""
+    text = f"{interval.mean:.4f}"
+    if interval.std is not None:
+        text += f" ± {interval.std:.4f} [{interval.low:.4f}, {interval.high:.4f}]"
+    return text
 
 
 def test_set_warning(rows: List[dict]) -> List[str]:

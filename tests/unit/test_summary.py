@@ -33,5 +33,9 @@ def test_seed_groups_aggregate_jobs_that_differ_only_in_the_seed():
     assert large["best_val_accuracy_mean"] == 0.95 and large["best_val_accuracy_std"] is None
     assert small["best_val_accuracy_mean"] == pytest.approx(0.91)
     assert small["best_val_accuracy_std"] == pytest.approx(0.0141421, rel=1e-4)  # n - 1 in the denominator
-    assert "| model.hidden_sizes=[16] | 2 of 2 | 0.9100 ± 0.0141 | 0.9000 ± 0.0141 |" in seed_lines(seed_groups(rows))
+    lines = seed_lines(seed_groups(rows))
+    interval = "0.9100 ± 0.0141 [0.7829, 1.0371]"  # 0.91 -+ t(0.975, 1) 12.706 x 0.01414 / sqrt(2)
+    test = "0.9000 ± 0.0141 [0.7729, 1.0271]"
+    assert f"| model.hidden_sizes=[16] | 2 of 2 | {interval} | {test} | untested (n < 2) |" in lines
+    assert "| model.hidden_sizes=[32] | 1 of 2 | 0.9500 | 0.9400 | best |" in lines
     assert seed_groups([row("0", "model.hidden_sizes=[16]", "completed", 0.9, 0.9)]) == []  # no seeds: no section

@@ -1,0 +1,132 @@
+"""`fcbaseline compare` on real runs (scikit-learn's digits, in-process), its figures recomputed
+independently from the runs' own files with SciPy; the statistics table-driven; the test predictions,
+the confused pairs and the misclassified picture each run keeps; the refusals."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import fcbaseline
+from fcbaseline.commands.compare import main as compare_main
+from fcbaseline.compare import statistics
+from fcbaseline.predictions import labels_digest, read_test_predictions
+
+DIGITS = ["dataset=digits", "training.epochs=3", "training.verbose=false", "tracking=none", "training.xla=false"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """2 configurations x 3 seeds of real digits runs, one folder each, and one run left unfinished."""
+    root, shared = tmp_path_factory.mktemp("runs"), fcbaseline.CompiledRuns()
+    folders = {}
+    for width in (8, 48):
+        for seed in (1, 2, 3):
+            overrides = [*DIGITS, f"model.hidden_sizes=[{width}]", f"training.seed={seed}", "training.validation=split"]
+            folders[(width, seed)] = fcbaseline.run(
+                overrides, run_dir=root / f"w{width}_s{seed}", compiled_runs=shared
+            ).run_dir
+    return root, folders
+
+
+def metrics(folder):
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def test_compare_gives_the_intervals_and_tests_scipy_gives_from_the_runs_files(runs, tmp_path, capsys):
+    root, folders = runs
+    assert compare_main([*[str(folder) for folder in folders.values()], "--output", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    rows = {
+        row.split(",")[0]: row.split(",") for row in (tmp_path / "out" / "compare.csv").read_text().splitlines()[1:]
+    }
+    assert list(rows) == ["model.hidden_sizes=[48]", "model.hidden_sizes=[8]"]  # best validation first
+    values = {w: [metrics(folders[(w, s)])["best_val_accuracy"] for s in (1, 2, 3)] for w in (8, 48)}
+    for width in (8, 48):
+        mean, low, high = (
+            float(rows[f"model.hidden_sizes=[{width}]"][2]),
+            *map(float, rows[f"model.hidden_sizes=[{width}]"][4:6]),
+        )
+        expected_low, expected_high = stats.t.interval(
+            0.95, 2, loc=np.mean(values[width]), scale=stats.sem(values[width])
+        )
+        assert (mean, low, high) == pytest.approx((np.mean(values[width]), expected_low, expected_high), abs=1e-6)
+    welch = stats.ttest_ind(values[48], values[8], equal_var=False).pvalue  # one comparison: Holm leaves it
+    assert float(rows["model.hidden_sizes=[8]"][10]) == pytest.approx(welch, abs=1e-6)
+    assert rows["model.hidden_sizes=[8]"][11] == ("yes" if welch >= 0.05 else "no")
+    assert "| model.hidden_sizes=[48] | 3 |" in printed and "`dataset.name=digits`" in printed
+    assert (tmp_path / "out" / "compare.png").stat().st_size > 10_000
+
+
+def test_two_single_runs_get_mcnemars_exact_test_on_their_predictions(runs, tmp_path, capsys):
+    _, folders = runs
+    first, second = folders[(8, 1)], folders[(48, 1)]
+    assert compare_main([str(first), str(second), "--output", str(tmp_path / "out")]) == 0
+    a, b = (read_test_predictions(folder / "test_predictions.npz") for folder in (first, second))
+    right_a, right_b = a["predicted_class"] == a["true_class"], b["predicted_class"] == b["true_class"]
+    only_a, only_b = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
+    p_value = stats.binomtest(only_a, only_a + only_b, 0.5).pvalue
+    text = (tmp_path / "out" / "compare.md").read_text()
+    assert f"{only_a} images only the first classifies correctly, {only_b} only the second; p = {p_value:.4g}" in text
+
+
+def test_each_run_keeps_its_test_predictions_confusions_and_mistakes(runs):
+    _, folders = runs
+    folder = folders[(48, 2)]
+    arrays, recorded = read_test_predictions(folder / "test_predictions.npz"), metrics(folder)
+    assert str(arrays["labels_digest"]) == labels_digest(arrays["true_class"]) == recorded["test_labels_digest"]
+    assert arrays["probabilities"].shape == (recorded["test_samples"], 10)
+    assert (arrays["predicted_class"] == arrays["probabilities"].astype(np.float32).argmax(axis=1)).mean() > 0.99
+    accuracy = float(np.mean(arrays["predicted_class"] == arrays["true_class"]))
+    assert accuracy == pytest.approx(recorded["test_accuracy"])
+    wrong = arrays["predicted_class"] != arrays["true_class"]
+    pairs, counts = np.unique(
+        np.stack([arrays["true_class"][wrong], arrays["predicted_class"][wrong]]), axis=1, return_counts=True
+    )
+    most = recorded["most_confused"][0]
+    assert most["images"] == counts.max()
+    assert (
+        f"{most['true']} taken for {most['predicted']}: {most['images']} images"
+        in (folder / "classification_report.txt").read_text()
+    )
+    assert (folder / "misclassified.png").stat().st_size > 10_000
+
+
+def test_runs_on_different_test_sets_or_no_runs_are_refused(runs, tmp_path, capsys):
+    _, folders = runs
+    mnist = ["dataset=mnist", "training.epochs=1", "model.hidden_sizes=[8]", "training.verbose=false", "tracking=none"]
+    other = fcbaseline.run(mnist, run_dir=tmp_path / "mnist").run_dir
+    assert compare_main([str(folders[(8, 1)]), str(other), "--output", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "were not tested on the same test set" in error and "Traceback" not in error
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "empty").mkdir()
+    assert compare_main([str(tmp_path / "empty"), "--output", str(tmp_path / "out")]) == 2
+    assert "holds no run (metrics.json) and no sweep's job folders" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "p_values, expected",
+    [
+        ({"a": 0.01, "b": 0.04, "c": 0.03}, {"a": 0.03, "b": 0.06, "c": 0.06}),  # 3x, 2x (then kept monotone), 1x
+        ({"a": 0.5, "b": None}, {"a": 0.5, "b": None}),  # untested: left out of the count
+        ({"a": 0.4, "b": 0.9}, {"a": 0.8, "b": 0.9}),
+        ({}, {}),
+    ],
+)
+def test_holm_adjusts_as_its_definition_says(p_values, expected):
+    adjusted = statistics.holm(p_values)
+    assert adjusted == {key: (pytest.approx(value) if value is not None else None) for key, value in expected.items()}
+
+
+def test_the_statistics_at_their_edges():
+    assert statistics.interval([]).n == 0 and statistics.interval([0.5]).low is None
+    assert statistics.interval([0.5, 0.5]).low == statistics.interval([0.5, 0.5]).high == 0.5
+    assert statistics.welch_p([0.5], [0.4, 0.6]) is None  # a single run cannot be tested
+    assert statistics.welch_p([0.5, 0.5], [0.5, 0.5]) == 1.0 and statistics.welch_p([0.5, 0.5], [0.6, 0.6]) == 0.0
+    same = np.array([True, False, True])
+    assert statistics.mcnemar(same, same) == statistics.McNemar(0, 0, 1.0)
+    result = statistics.mcnemar(np.array([True] * 10 + [False]), np.array([False] * 10 + [True]))
+    assert (result.only_first_right, result.only_second_right) == (10, 1)
+    assert result.p_value == pytest.approx(2 * sum(stats.binom.pmf(k, 11, 0.5) for k in range(2)))
