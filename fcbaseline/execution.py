@@ -175,8 +175,7 @@ def write_results(config, folder: RunFolder, splits, assembled, history, outcome
     log.info(
         f"classification report on the {dataset.name} test set (model of epoch {model_epoch}):\n{result.report_text}"
     )
-    pairs = predictions.confused_pairs(dataset.y_test, result.predicted, dataset.class_names)
-    write_text(folder.file(REPORT), f"{result.report_text}\n{predictions.confused_pairs_text(pairs)}")
+    write_text(folder.file(REPORT), result.report_file)
     digest = predictions.write_test_predictions(folder.file(TEST_PREDICTIONS), dataset.y_test, result.probabilities)
     check()
     schedule = "" if config.optimizer.schedule.name == "constant" else f" {config.optimizer.schedule.name} schedule"
@@ -194,7 +193,7 @@ def write_results(config, folder: RunFolder, splits, assembled, history, outcome
     report.save_model(folder.file(MODEL), assembled.model)
     check()
     metrics = final_metrics(status, model_epoch, result, history, description)
-    confused = [{"true": true, "predicted": predicted, "images": images} for true, predicted, images in pairs]
+    confused = [{"true": true, "predicted": predicted, "images": n} for true, predicted, n in result.confused]
     return {**metrics, "test_labels_digest": digest, "most_confused": confused}
 
 

@@ -109,7 +109,7 @@ def evaluate(run_dir: Path, overrides, model_file: str, output=None) -> Path:
     check_compatible(model, dataset, run_classes, model_path)
     result = evaluate_model(model, dataset.x_test, dataset.y_test, dataset.class_names)
     make_folder(folder, "Give a folder you can write with --output.")
-    write_text(folder / REPORT, result.report_text)
+    write_text(folder / REPORT, result.report_file)
     title = f"{dataset.name} test set, model {model_path}"
     report.plot_confusion_matrix(
         folder / CONFUSION_MATRIX, dataset.y_test, result.predicted, dataset.class_names, title

@@ -13,7 +13,7 @@ from fcbaseline.reading import read_yaml_mapping
 from fcbaseline.rundir import METRICS, SAVED_CONFIG, RunFolder, Status
 from fcbaseline.tracking import hyperparameters
 
-NOT_CONFIGURATION = ("training.seed", "dataset.fold")  # what a group's runs may differ in
+NOT_CONFIGURATION = ("training.seed", "training.fold")  # what a group's runs may differ in
 FIGURES = ("best_val_accuracy", "test_accuracy")
 
 

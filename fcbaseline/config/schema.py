@@ -36,6 +36,9 @@ class TrainingConfig:
     seed: int = ranged(42, 0, SEED_MAX, example="42")  # NumPy's and TensorFlow's range
     validation: str = "auto"  # data/splits.validation_mode: test for a single run, split in a sweep
     validation_fraction: float = ranged(0.1, 0, 1, low_open=True, high_open=True, example="0.1")
+    folds: int = ranged(5, 2, example="5")  # validation=kfold: stratified folds of the training set
+    fold: int = ranged(0, 0, example="0")  # validation=kfold: the fold validated on (the others train)
+    fold_seed: int = ranged(0, 0, SEED_MAX, example="0")  # draws the folds, the same in every fold's job
     verbose: bool = True
     threads: Optional[int] = ranged(None, 1, example="2")
     xla: Optional[bool] = None  # null: automatic (training/epoch.use_xla)

@@ -64,7 +64,12 @@ def validate_training(training: DictConfig) -> None:
             raise ConfigError(f"training.{key}={training[key]} must be a positive integer.")
     if training.threads is not None and training.threads <= 0:
         raise ConfigError(f"training.threads={training.threads} must be a positive number of threads, or null.")
-    check_name("training.validation", training.validation, ("auto", "test", "split"))
+    check_name("training.validation", training.validation, ("auto", "test", "split", "kfold"))
+    if training.validation == "kfold" and training.fold >= training.folds:
+        raise ConfigError(
+            f"training.fold={training.fold} is not one of the {training.folds} folds (training.folds): give "
+            f"0 .. {training.folds - 1}, for example -m 'training.fold=range({training.folds})'."
+        )
     check_name("training.precision", training.precision, ("float32", "bfloat16"))
     if not 0 < training.validation_fraction < 1:
         raise ConfigError(

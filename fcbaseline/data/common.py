@@ -29,6 +29,15 @@ def to_unit_interval(pixels: np.ndarray) -> np.ndarray:
     return pixels.astype(np.float32) / np.float32(PIXEL_MAX)
 
 
+def fold_split(x: np.ndarray, y: np.ndarray, folds: int, fold: int, seed: int):
+    """Fold `fold` of `folds` stratified folds of the training data for validation, the others to train on;
+    the folds depend only on the data and `seed`, so the k jobs of a cross-validation share them."""
+    from sklearn.model_selection import StratifiedKFold
+
+    train, valid = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y))[fold]
+    return x[train], y[train], x[valid], y[valid]
+
+
 def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
     """Hold out a stratified `fraction` of the training data for validation, so the test set stays unseen."""
     from sklearn.model_selection import train_test_split

@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from fcbaseline.data.common import Dataset, validation_split
+from fcbaseline.data.common import Dataset, fold_split, validation_split
 from fcbaseline.errors import ConfigError
 
 log = logging.getLogger("fcbaseline")
@@ -16,7 +16,7 @@ log = logging.getLogger("fcbaseline")
 def validation_mode(setting: str, in_sweep: bool) -> str:
     """What a run validates on: `auto` is the test set for a single run (the recipes, as the original
     tutorials do) and a split of the training set in a sweep, whose ranking chooses a configuration and
-    so must never see the test set; `test` and `split` are taken as said."""
+    so must never see the test set; `test`, `split` and `kfold` are taken as said."""
     if setting != "auto":
         return setting
     return "split" if in_sweep else "test"
@@ -50,6 +50,17 @@ def check_split(labels: np.ndarray, fraction: float, key: str, class_names, fix:
         raise ConfigError(f"{key}={fraction}: {problem} (class '{smallest}'). {fix}")
 
 
+def check_folds(labels: np.ndarray, folds: int, class_names) -> None:
+    """Refuse more folds than the smallest class has images: a fold would miss that class."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    if counts.min() < folds:
+        smallest = class_names[int(counts.argmin())]
+        raise ConfigError(
+            f"training.folds={folds}: class '{smallest}' has {int(counts.min())} training image(s), too few for "
+            f"one in each of {folds} folds. Choose at most {int(counts.min())} folds, or add images."
+        )
+
+
 @dataclass
 class Splits:
     dataset: Dataset
@@ -57,7 +68,7 @@ class Splits:
     y_train: Any
     x_valid: Any
     y_valid: Any
-    validation: str  # what it validates on: test or split
+    validation: str  # what it validates on: test, split or kfold
 
 
 def make_splits(dataset: Dataset, training, in_sweep: bool) -> Splits:
@@ -72,6 +83,11 @@ def make_splits(dataset: Dataset, training, in_sweep: bool) -> Splits:
         check_split(y_train, training.validation_fraction, "training.validation_fraction", dataset.class_names, fix)
         x_train, y_train, x_valid, y_valid = validation_split(
             x_train, y_train, training.validation_fraction, training.seed
+        )
+    elif mode == "kfold":
+        check_folds(y_train, training.folds, dataset.class_names)
+        x_train, y_train, x_valid, y_valid = fold_split(
+            x_train, y_train, training.folds, training.fold, training.fold_seed
         )
     else:  # the recipes validate on the test set, as the original tutorials do
         x_valid, y_valid = dataset.x_test, dataset.y_test

@@ -41,16 +41,19 @@ def swept_labels(rows: List[dict]) -> List[str]:
     return [f"{row['job']}: {short_label(label)}" for row, label in zip(rows, varying([r["overrides"] for r in rows]))]
 
 
+REPEATS = ("training.seed=", "training.fold=")  # what repeats a configuration: seeds, cross-validation folds
+
+
 def configuration_of(overrides: str) -> str:
-    """A job's overrides without its seed: the configuration it tried."""
-    return " ".join(override for override in overrides.split() if not override.startswith("training.seed="))
+    """A job's overrides without its seed and fold: the configuration it tried."""
+    return " ".join(override for override in overrides.split() if not override.startswith(REPEATS))
 
 
 def seed_groups(rows: List[dict]) -> List[dict]:
     """Jobs that differ only in training.seed, as one row per configuration: the completed jobs' count, mean
     and standard deviation (n - 1) of best validation and test accuracy; best mean validation first.
     Empty when no job sets a seed, since then there is nothing to aggregate."""
-    if not any("training.seed=" in row["overrides"] for row in rows):
+    if not any(repeat in row["overrides"] for row in rows for repeat in REPEATS):
         return []
     groups = {}
     for row in rows:

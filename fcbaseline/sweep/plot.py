@@ -37,7 +37,7 @@ def plot_seed_spread(axes, groups: List[dict]) -> None:
     axes.set_yticks(range(len(groups)), [(label or "-")[:48] for label in labels], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel("best validation accuracy: mean ± std, dots are seeds")
-    axes.set_title("Seeds aggregated, best mean first")
+    axes.set_title("Seeds and folds aggregated, best mean first")
 
 
 LEGEND_JOBS = 10  # curves named in summary.png's legend (best validation first)

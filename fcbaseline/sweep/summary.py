@@ -99,11 +99,12 @@ def seed_lines(groups: List[dict]) -> List[str]:
     shared = [o for o in groups[0]["configuration"].split() if all(o in g["configuration"].split() for g in groups)]
     lines = [
         "",
-        "## Seeds aggregated",
+        "## Seeds and folds aggregated",
         "",
-        "Jobs that differ only in `training.seed`; mean ± standard deviation [95% confidence interval, Student's "
-        "t] over the completed ones, best mean validation accuracy first. Indistinguishable from the best: "
-        "Welch's t-test on validation accuracy against the best configuration, Holm-corrected, p >= 0.05 "
+        "Jobs that differ only in `training.seed` or `training.fold`; mean ± standard deviation "
+        "[95% confidence interval, Student's t] over the completed ones, best mean validation accuracy first. "
+        "Indistinguishable from the best: Welch's t-test on validation accuracy against the best "
+        "configuration, Holm-corrected, p >= 0.05 "
         "(`fcbaseline compare` gives the same for any runs).",
     ]
     if shared and len(groups) > 1:

@@ -28,7 +28,7 @@ class TrackedData:
     def of(cls, splits) -> "TrackedData":
         dataset = splits.dataset
         parts = [("training", splits.x_train, splits.y_train), ("test", dataset.x_test, dataset.y_test)]
-        if splits.validation == "split":  # else the validation figures come from the test set itself
+        if splits.validation in ("split", "kfold"):  # else the validation figures come from the test set itself
             parts.insert(1, ("validation", splits.x_valid, splits.y_valid))
         return cls(dataset.name, dataset.source, tuple(parts), dataset.x_test[:2].copy())
 

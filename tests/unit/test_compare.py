@@ -130,3 +130,30 @@ def test_the_statistics_at_their_edges():
     result = statistics.mcnemar(np.array([True] * 10 + [False]), np.array([False] * 10 + [True]))
     assert (result.only_first_right, result.only_second_right) == (10, 1)
     assert result.p_value == pytest.approx(2 * sum(stats.binom.pmf(k, 11, 0.5) for k in range(2)))
+
+
+def test_k_fold_jobs_validate_on_disjoint_stratified_folds_and_compare_aggregates_them(tmp_path, capsys):
+    from fcbaseline.data.common import fold_split
+
+    shared, folders, validation = fcbaseline.CompiledRuns(), [], []
+    for fold in range(3):
+        overrides = [*DIGITS, "training.validation=kfold", "training.folds=3", f"training.fold={fold}"]
+        result = fcbaseline.run(overrides, run_dir=tmp_path / f"fold{fold}", compiled_runs=shared)
+        folders.append(result.run_dir)
+        validation.append(result.metrics["validation_samples"])
+    assert sum(validation) == 1347 and max(validation) - min(validation) <= 1  # every training image once
+    indices, labels = np.arange(36), np.arange(36) % 3
+    held_out = [fold_split(indices, labels, 3, fold, 0)[2] for fold in range(3)]
+    assert sorted(np.concatenate(held_out).tolist()) == indices.tolist()  # disjoint, and every image once
+    assert all(np.bincount(labels[part], minlength=3).tolist() == [4, 4, 4] for part in held_out)  # stratified
+    assert [part.tolist() for part in held_out] == [fold_split(indices, labels, 3, f, 0)[2].tolist() for f in range(3)]
+    assert compare_main([*map(str, folders), "--output", str(tmp_path / "out")]) == 0
+    assert "| (one configuration) | 3 |" in capsys.readouterr().out  # the folds, aggregated like seeds
+
+
+def test_more_folds_than_a_class_has_images_or_a_fold_out_of_range_is_refused(tmp_path):
+    with pytest.raises(fcbaseline.ConfigError, match=r"training.fold=5 is not one of the 5 folds"):
+        fcbaseline.run([*DIGITS, "training.validation=kfold", "training.fold=5"], run_dir=tmp_path / "a")
+    with pytest.raises(fcbaseline.ConfigError, match=r"training.folds=500: class '\d' has \d+ training image"):
+        fcbaseline.run([*DIGITS, "training.validation=kfold", "training.folds=500"], run_dir=tmp_path / "b")
+    assert not (tmp_path / "a").exists()
