@@ -37,12 +37,13 @@ def make_variant(name: str, model, optimizer, x, y, batch_size: int):
     else:
         step = train.make_train_step(model, optimizer, loss_function)
         step = tf.function(step, jit_compile=name.startswith("stepwise_xla"))
-        run_epoch = train.make_stepwise_epoch(step, int(x.shape[0]), batch_size)
-    return lambda order: run_epoch(order, x, y)
+        run_epoch = train.make_stepwise_epoch(step, int(x.shape[0]), batch_size, lambda seed, step: seed)
+    seed = tf.constant([0, 0], tf.int64)  # no augmentation: unused
+    return lambda order: run_epoch(order, x, y, seed)
 
 
 def measure(name: str, config, dataset, epochs: int) -> dict:
-    from fcbaseline.model import build_model
+    from fcbaseline.models import build_model
     from fcbaseline.training import epoch as train
 
     train.seed_everything(config.training.seed)

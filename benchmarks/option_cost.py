@@ -38,6 +38,13 @@ VARIANTS = {
     "float32_without_xla": ["training.xla=false"],
     "tensorboard": ["tracking=tensorboard"],
     "mlflow_local": ["tracking=mlflow"],  # a SQLite store in a temporary folder (below)
+    "augment_flip": ["dataset.augment=[flip]"],
+    "augment_translate": ["dataset.augment=[translate]"],
+    "augment_flip_translate": ["dataset.augment=[flip,translate]"],
+    "augment_flip_translate_without_xla": ["dataset.augment=[flip,translate]", "training.xla=false"],
+    "linear": ["model.hidden_sizes=[]"],
+    "resmlp": ["model=resmlp"],  # 512 wide, 4 blocks of 512-2048-512
+    "cnn": ["model=cnn"],  # conv 32-64-128, head 128
 }
 
 
@@ -62,7 +69,17 @@ def median_epoch_seconds(dataset: str, epochs: int, overrides) -> float:
         files = RunFiles(Path(folder) / "checkpoint.npz", Path(folder) / "history.csv", "")
         splits = (loaded.x_train, loaded.y_train, loaded.x_test, loaded.y_test)
         callbacks = {**assembled.callbacks, **trackers.callbacks(), "clock": clock}
-        fit(assembled.model, assembled.optimizer, splits, len(loaded.class_names), config.training, files, callbacks)
+        classes = len(loaded.class_names)
+        fit(
+            assembled.model,
+            assembled.optimizer,
+            splits,
+            classes,
+            config.training,
+            files,
+            callbacks,
+            augment=assembled.augment,
+        )
         trackers.finish("completed", None)
     return statistics.median(later - earlier for earlier, later in zip(clock.ends[1:], clock.ends[2:]))
 

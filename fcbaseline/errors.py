@@ -26,3 +26,18 @@ def check_name(key: str, value: Any, choices) -> None:
         raise ConfigError(
             f"{key}={value!r} is not a known name.{closest(value, choices)} Valid names: {', '.join(choices)}."
         )
+
+
+def check_group_name(group: str, block, registry: dict) -> None:
+    """`block.name` is one of `registry` (name -> entry with a `schema` dataclass) and the block has that
+    schema's fields: `optimizer.name=adam` on top of `optimizer=sgd` would keep SGD's fields under Adam's name."""
+    from dataclasses import fields
+
+    check_name(f"{group}.name", block.get("name"), list(registry))
+    expected = {item.name for item in fields(registry[block.name].schema)}
+    if set(block.keys()) != expected:
+        raise ConfigError(
+            f"{group}.name={block.name} does not match the chosen {group} config, whose fields are "
+            f"{', '.join(sorted(block.keys()))}. Choose the {group} with its group instead: {group}={block.name} "
+            f"(it brings its own fields and defaults)."
+        )

@@ -8,7 +8,6 @@ import os
 import platform
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Optional
 
 import keras
@@ -34,7 +33,7 @@ from fcbaseline.rundir import (
     Status,
 )
 from fcbaseline.search.study import SWEEPER_TARGET
-from fcbaseline.tracking import mlflow_destination
+from fcbaseline.tracking import run_destination
 from fcbaseline.tracking.run import TrackedData, tracked
 from fcbaseline.training.epoch import device, step_uses_xla
 from fcbaseline.training.loop import RunFiles, fit
@@ -54,11 +53,12 @@ class Prepared:
 
 
 def prepare_training(config, context: RunContext, splits: Splits, threads_in_use: int, checkpoint) -> Prepared:
-    assembled = assemble(config, splits.dataset, context.run_dir, len(splits.y_train))
+    assembled = assemble(config, splits.dataset, context.run_dir, splits.x_train)
     if context.compiled is not None:  # the previous run's objects with this run's values, when they fit
         classes, xla = len(splits.dataset.class_names), step_uses_xla(assembled.model, config.training)
         shape, batch_size = splits.x_train.shape, config.training.batch_size
-        key = graph_key(assembled.model, assembled.optimizer, shape, classes, batch_size, xla, device())
+        augment = (list(config.dataset.augment), config.dataset.translate_pixels) if config.dataset.augment else None
+        key = graph_key(assembled.model, assembled.optimizer, shape, classes, batch_size, xla, device(), augment)
         model, optimizer = context.compiled.take(key, assembled.model, assembled.optimizer)
         if model is not assembled.model:
             log.info("the previous run's compiled epoch fits this run (same model, optimizer and shapes): reused")
@@ -93,15 +93,15 @@ def describe_run(config, context: RunContext, splits: Splits, assembled: Assembl
         "pid": os.getpid(),  # with host: lets a sweep summary tell a running job from a killed one
         "host": platform.node(),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
-        **mlflow_record(config.tracking.mlflow),
+        **mlflow_record(config.tracking.mlflow, context),
     }
 
 
-def mlflow_record(settings) -> dict:
-    """With tracking=mlflow, where the run is tracked and which setting chose it (tracking.mlflow_destination)."""
+def mlflow_record(settings, context: RunContext) -> dict:
+    """With tracking=mlflow, where the run is tracked and which setting chose it (tracking.run_destination)."""
     if not settings.enabled:
         return {}
-    return {"mlflow": mlflow_destination(settings, os.environ, Path.cwd()).record()}
+    return {"mlflow": run_destination(settings, context.sweep and context.sweep.sweep_dir)[0].record()}
 
 
 def train_and_report(config, context: RunContext, folder: RunFolder, splits, prepared: Prepared, stop, started):
@@ -128,6 +128,7 @@ def train_and_report(config, context: RunContext, folder: RunFolder, splits, pre
             stop,
             checkpoint,
             context.compiled,
+            assembled.augment,
         )
         if status == Status.COMPLETED and getattr(watchers.get("trial"), "pruned", False):
             status = Status.PRUNED
@@ -186,10 +187,11 @@ def write_results(config, folder: RunFolder, splits, assembled, history, outcome
         folder.file(CONFUSION_MATRIX), dataset.y_test, result.predicted, dataset.class_names, title
     )
     check()
-    wrong = predictions.most_confidently_wrong(dataset.y_test, result.probabilities)
-    shown = (dataset.x_test, dataset.y_test, result.probabilities, wrong, dataset.class_names)
-    report.plot_misclassified(folder.file(MISCLASSIFIED), *shown, title)
-    check()
+    if not dataset.features and report.drawable(dataset.image_shape):  # feature or flat vectors are no pictures
+        wrong = predictions.most_confidently_wrong(dataset.y_test, result.probabilities)
+        shown = (dataset.x_test, dataset.y_test, result.probabilities, wrong, dataset.class_names)
+        report.plot_misclassified(folder.file(MISCLASSIFIED), *shown, title)
+        check()
     report.save_model(folder.file(MODEL), assembled.model)
     check()
     metrics = final_metrics(status, model_epoch, result, history, description)

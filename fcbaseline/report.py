@@ -70,6 +70,12 @@ def plot_confusion_matrix(path: Path, y_true, y_predicted, class_names, title: s
     plt.close(figure)
 
 
+def drawable(sample_shape) -> bool:
+    """Whether samples of this shape are pictures: H x W (grey), H x W x 1, 3 or 4; not feature vectors,
+    flat vectors or other channel counts."""
+    return len(sample_shape) == 2 or (len(sample_shape) == 3 and sample_shape[2] in (1, 3, 4))
+
+
 def plot_misclassified(path: Path, images, true_classes, probabilities, indices, class_names, title: str) -> None:
     """The test images at `indices` (the most confidently wrong ones) in a grid, each titled with its true
     class, the class predicted and that class's probability; a note when there is none."""
@@ -80,7 +86,7 @@ def plot_misclassified(path: Path, images, true_classes, probabilities, indices,
         axes.axis("off")
     for axes, index in zip(grid.flat, indices):
         predicted = int(np.argmax(probabilities[index]))
-        image = images[index]
+        image = images[index][..., 0] if images[index].shape[-1:] == (1,) and images.ndim == 4 else images[index]
         axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
         axes.set_title(
             f"#{index} true {class_names[true_classes[index]]}\n"

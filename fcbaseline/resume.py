@@ -7,6 +7,7 @@ from typing import List, Optional, Tuple
 
 from omegaconf import DictConfig, OmegaConf
 
+from fcbaseline.config.added import with_added_keys
 from fcbaseline.config.keys import RESULT_FREE_KEYS, key_of, without_resume
 from fcbaseline.errors import ConfigError, DataError
 from fcbaseline.files import write_text
@@ -20,7 +21,7 @@ RECORD_FIX = "Restore it from a backup, or start anew in a new folder."
 def differences(config: DictConfig, saved_yaml: str, ignoring=("resume",)) -> List[str]:
     """Top-level keys in which `config` differs from the saved run config (`ignoring` dotted keys)."""
     current = OmegaConf.create(OmegaConf.to_container(config, resolve=True))
-    saved = OmegaConf.create(saved_yaml)
+    saved = with_added_keys(OmegaConf.create(saved_yaml))
     for key in ignoring:
         OmegaConf.update(current, key, None)
         OmegaConf.update(saved, key, None)
@@ -37,6 +38,7 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
         saved = read_yaml_mapping(
             saved_config, "the run's saved config", RECORD_FIX, DataError, ("dataset", "training")
         )
+        saved = with_added_keys(saved)
         saved.resume = config.resume
         return saved, None
     if not path.is_file():
@@ -56,7 +58,7 @@ def single_run(config: DictConfig, output_dir: Path, overrides: List[str]):
                 f"{', '.join(different)}. Resume with `resume=<directory>` alone (its saved config is used, "
                 f"optionally with training.epochs=N), or start a new run."
             )
-    saved = OmegaConf.create(checkpoint["config"])
+    saved = with_added_keys(OmegaConf.create(checkpoint["config"]))
     done = len(checkpoint["history"].get("epoch", []))
     if more_epochs and config.training.epochs < done:
         raise ConfigError(

@@ -21,11 +21,11 @@ from typing import Optional, Sequence, Union
 
 from omegaconf import DictConfig
 
-from fcbaseline import backend, resume
+from fcbaseline import backend, models, resume
 from fcbaseline.config import check_overrides, compose_config, validate
 from fcbaseline.config.keys import key_of
 from fcbaseline.context import RunContext, thread_budget
-from fcbaseline.data import load_dataset
+from fcbaseline.data import augmentation, load_dataset
 from fcbaseline.data.splits import make_splits
 from fcbaseline.errors import ConfigError
 from fcbaseline.files import FolderBusy
@@ -175,7 +175,10 @@ def execute(config: DictConfig, context: RunContext, folder: RunFolder, stop: St
     config, checkpoint, kept = resume_decision(config, context)
     if kept is not None:
         return RunResult(Status(kept["status"]), kept, context.run_dir, folder.files())
-    splits = make_splits(load_dataset(config.dataset), config.training, context.in_sweep)
+    dataset = load_dataset(config.dataset)
+    models.check_inputs(config.model, dataset.image_shape, dataset.features)
+    augmentation.check_images(config.dataset, dataset.image_shape, dataset.features)
+    splits = make_splits(dataset, config.training, context.in_sweep)
     stop.check()
     threads_in_use = backend.start(thread_budget(config.training.threads, context))
     with backend.graphs_released():  # the next job of a sweep in this process starts as light as this one

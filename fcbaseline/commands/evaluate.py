@@ -73,8 +73,14 @@ def dataset_config(run_dir: Path, overrides):
 def check_compatible(model, dataset: data.Dataset, run_classes, model_path: Path) -> None:
     if tuple(model.input_shape[1:]) != tuple(dataset.image_shape):
         raise ConfigError(
-            f"{model_path} takes images of shape {tuple(model.input_shape[1:])}, but {dataset.name} has "
-            f"{dataset.image_shape}. Evaluate on a dataset with the run's image shape."
+            f"{model_path} takes samples of shape {tuple(model.input_shape[1:])}, but {dataset.name} has "
+            f"{dataset.image_shape}. Evaluate on a dataset with the run's sample shape."
+        )
+    if str(model.inputs[0].dtype) != str(dataset.x_test.dtype):  # uint8 images against float feature vectors
+        raise ConfigError(
+            f"{model_path} takes {model.inputs[0].dtype} samples, but {dataset.name} holds {dataset.x_test.dtype}: "
+            f"{'feature vectors' if dataset.features else 'uint8 images'} the model was not trained on. Evaluate "
+            f"on data of the run's kind."
         )
     if model.output_shape[-1] != len(dataset.class_names):
         raise ConfigError(

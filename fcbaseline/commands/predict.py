@@ -64,7 +64,11 @@ def image_files(arguments: List[Path]) -> List[Path]:
 def load_images(paths: List[Path], input_shape) -> np.ndarray:
     """Decode each image as training saw its data: the model's height and width, grey or RGB."""
     if len(input_shape) not in (2, 3):
-        raise ConfigError(f"This model takes inputs of shape {input_shape}, not images; predict needs an image model.")
+        raise ConfigError(
+            f"This model takes inputs of shape {input_shape} (feature vectors or flat vectors), not images, and "
+            f"predict classifies image files. Predict on such arrays in Python: "
+            f"keras.saving.load_model('<run dir>/model.keras').predict(x) gives one probability per class."
+        )
     color_mode = "grayscale" if len(input_shape) == 2 else "rgb"
     images = []
     for path in paths:

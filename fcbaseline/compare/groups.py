@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from fcbaseline.compare import statistics
+from fcbaseline.config.added import with_added_keys
 from fcbaseline.errors import ConfigError
 from fcbaseline.reading import read_yaml_mapping
 from fcbaseline.rundir import METRICS, SAVED_CONFIG, RunFolder, Status
@@ -56,10 +57,15 @@ def read_run(folder: Path) -> Optional[Run]:
     if metrics.get("status") != Status.COMPLETED:
         return None
     fix = "Leave that run out of the comparison, or restore its .hydra/config.yaml."
-    config = read_yaml_mapping(folder / SAVED_CONFIG, "a run's saved config", fix)
+    config = with_added_keys(read_yaml_mapping(folder / SAVED_CONFIG, "a run's saved config", fix))
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-    settings = hyperparameters(OmegaConf.to_container(config, resolve=False))
+    try:  # the values the run used: a recipe's ${dataset.recipe.hidden_sizes} as the sizes it gave
+        plain = OmegaConf.to_container(config, resolve=True)
+    except OmegaConfBaseException:  # an interpolation only Hydra resolves: compared as written
+        plain = OmegaConf.to_container(config, resolve=False)
+    settings = hyperparameters(plain)
     return Run(folder, metrics, {k: v for k, v in settings.items() if k not in NOT_CONFIGURATION})
 
 

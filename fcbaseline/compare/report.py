@@ -6,7 +6,7 @@ import io
 import math
 import textwrap
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from fcbaseline.compare.groups import Group
 from fcbaseline.compare.statistics import ALPHA, LEVEL, McNemar
@@ -80,12 +80,24 @@ def csv_text(groups: List[Group]) -> str:
     return out.getvalue()
 
 
+DRAWN_GROUPS = 30  # more rows than this make a picture nobody reads; the table keeps them all
+
+
+def drawn(groups: List[Group], limit: int = DRAWN_GROUPS) -> Tuple[List[Group], str]:
+    """The groups compare.png draws (the first `limit` of the ranking, best first) and what its title
+    says of those left out."""
+    if len(groups) <= limit:
+        return groups, ""
+    return groups[:limit], f"the best {limit} of {len(groups)} configurations by validation; all in compare.md"
+
+
 def plot(path: Path, groups: List[Group]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    groups, left_out = drawn(groups)
     with plt.style.context("ggplot"):
         height = 2.0 + 0.5 * len(groups)
         figure, panels = plt.subplots(1, 2, figsize=(13, height), sharey=True)
@@ -100,10 +112,11 @@ def plot(path: Path, groups: List[Group]) -> None:
                     axes.plot([interval.mean], [row], "|", color="black", markersize=14)
                 axes.plot(values, [row] * len(values), "k.", markersize=5)
             axes.set_xlabel(f"{title} accuracy: mean, {LEVEL:.0%} interval (bar), runs (dots)")
-        labels = [textwrap.shorten(group.label, 60) for group in groups]
+        labels = [f"{rank}. {textwrap.shorten(group.label, 60)}" for rank, group in enumerate(groups, 1)]
         panels[0].set_yticks(range(len(groups)), labels, fontsize=8)
         panels[0].invert_yaxis()
-        figure.suptitle("blue: indistinguishable from the best on validation (Welch, Holm); gray: worse or untested")
+        title = "blue: indistinguishable from the best on validation (Welch, Holm); gray: worse or untested"
+        figure.suptitle(f"{title}\n{left_out}" if left_out else title)
         figure.tight_layout()
         write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
         plt.close(figure)

@@ -2,12 +2,12 @@
 builder. conf/optimizer/<name>.yaml starts from `<name>_schema` (config/schema.py stores them), so an
 SGD field given to Adam is refused while composing."""
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Callable, Dict
 
 from fcbaseline.components import schedules
 from fcbaseline.components.schedules import ScheduleConfig
-from fcbaseline.errors import ConfigError, check_name
+from fcbaseline.errors import ConfigError, check_group_name
 from fcbaseline.ranges import ranged
 
 
@@ -100,15 +100,7 @@ OPTIMIZERS: Dict[str, Optimizer] = {
 
 
 def validate(optimizer, epochs: int) -> None:
-    check_name("optimizer.name", optimizer.name, list(OPTIMIZERS))
-    # `optimizer.name=adam` on top of `optimizer=sgd` would keep SGD's fields under Adam's name
-    expected = {item.name for item in fields(OPTIMIZERS[optimizer.name].schema)}
-    if set(optimizer.keys()) != expected:
-        raise ConfigError(
-            f"optimizer.name={optimizer.name} does not match the chosen optimizer config, whose fields are "
-            f"{', '.join(sorted(optimizer.keys()))}. Choose the optimizer with its group instead: "
-            f"optimizer={optimizer.name} (it brings its own fields and defaults)."
-        )
+    check_group_name("optimizer", optimizer, OPTIMIZERS)
     if not optimizer.lr > 0:
         raise ConfigError(f"optimizer.lr={optimizer.lr} must be > 0, for example optimizer.lr=0.01.")
     schedules.validate(optimizer.schedule, epochs)

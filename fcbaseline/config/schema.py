@@ -1,32 +1,20 @@
 """The typed config schema: dataclasses registered in Hydra's ConfigStore and used as the base of the
 YAML files in conf/, so OmegaConf refuses an unknown key, a wrong type or a missing value while
-composing. The optimizer, schedule, callback and dataset blocks are defined beside their builders
-(components/, data/registry.py) and gathered here."""
+composing. The model, optimizer, schedule, callback and dataset blocks are defined beside their builders
+(models/, components/, data/registry.py) and gathered here."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf import MISSING, OmegaConf
 
 from fcbaseline.components.callbacks import EarlyStoppingConfig, ModelCheckpointConfig
 from fcbaseline.components.optimizers import OPTIMIZERS
 from fcbaseline.data.registry import DatasetConfig
+from fcbaseline.models import MODELS
 from fcbaseline.ranges import SEED_MAX, ranged
-
-# Names a hidden layer may use; each is a string `keras.layers.Dense(activation=...)` accepts.
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu", "softplus", "linear")
-
-
-@dataclass
-class ModelConfig:
-    hidden_sizes: List[int] = MISSING
-    activation: Any = MISSING
-    output_activation: str = "softmax"
-    dropout: Any = 0.0  # one rate for every hidden layer, or a list, one per layer
-    l2: float = ranged(0.0, 0, example="1e-4")  # L2 penalty on every Dense kernel, added to the training loss
-    batch_norm: bool = False  # BatchNormalization between each hidden Dense layer and its activation
 
 
 @dataclass
@@ -67,7 +55,7 @@ class TrackingConfig:
 @dataclass
 class Config:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: Any = MISSING  # typed by the chosen model's own schema (models/: MODELS)
     optimizer: Any = MISSING
     training: TrainingConfig = field(default_factory=TrainingConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
@@ -86,6 +74,8 @@ def register_configs() -> None:
     OmegaConf.register_new_resolver("unless_resuming", lambda resume, value: None if resume else value, replace=True)
     for name, optimizer in OPTIMIZERS.items():
         config_store.store(name=f"{name}_schema", node=optimizer.schema)
+    for name, model in MODELS.items():
+        config_store.store(name=f"{name}_schema", node=model.schema)
 
 
 def config_dir() -> str:
@@ -93,19 +83,3 @@ def config_dir() -> str:
     package = Path(__file__).resolve().parent.parent
     packaged = package / "conf"
     return str(packaged if packaged.is_dir() else package.parent / "conf")
-
-
-def hidden_activations(model: DictConfig) -> List[str]:
-    """One activation name per hidden layer, whether the config gave one name or a list."""
-    activation = model.activation
-    if isinstance(activation, (list, ListConfig)):
-        return [str(name) for name in activation]
-    return [str(activation)] * len(model.hidden_sizes)
-
-
-def dropout_rates(model: DictConfig) -> List[float]:
-    """One dropout rate per hidden layer, whether the config gave one rate or a list."""
-    dropout = model.dropout
-    if isinstance(dropout, (list, ListConfig)):
-        return [float(rate) for rate in dropout]
-    return [float(dropout)] * len(model.hidden_sizes)

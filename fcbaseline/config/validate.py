@@ -9,8 +9,9 @@ from typing import Sequence
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from fcbaseline import models
 from fcbaseline.components import callbacks, optimizers
-from fcbaseline.config.schema import ACTIVATIONS, Config, dropout_rates, hidden_activations
+from fcbaseline.config.schema import Config
 from fcbaseline.data import registry as datasets
 from fcbaseline.errors import ConfigError, check_name
 from fcbaseline.ranges import check_schema
@@ -22,7 +23,7 @@ def validate(config: DictConfig) -> None:
     check_resolvable(config)
     check_structure(config, ranges=False)
     datasets.validate(config.dataset)
-    validate_model(config.model)
+    models.validate(config.model, config.training.xla)
     optimizers.validate(config.optimizer, config.training.epochs)
     validate_training(config.training)
     callbacks.validate(config.training)
@@ -33,12 +34,14 @@ def validate(config: DictConfig) -> None:
 def check_structure(config: DictConfig, ranges: bool) -> None:
     own = OmegaConf.masked_copy(config, [key for key in config if key != "hydra"])  # Hydra's node, when composed in
     check_schema(own, Config, ranges=ranges)
-    optimizer = optimizers.OPTIMIZERS.get(config.optimizer.get("name"))
-    own_fields = {item.name for item in fields(optimizer.schema)} if optimizer is not None else None
-    # its block is typed by the chosen optimizer's own schema; one missing its fields is another
-    # optimizer's block renamed (optimizer.name=adam on optimizer=sgd), which optimizers.validate explains
-    if own_fields is not None and own_fields <= set(config.optimizer.keys()):
-        check_schema(config.optimizer, optimizer.schema, "optimizer", ranges)
+    for group, registry in (("optimizer", optimizers.OPTIMIZERS), ("model", models.MODELS)):
+        chosen, keys = registry.get(config[group].get("name")), set(config[group].keys())
+        schemas = {name: {item.name for item in fields(entry.schema)} for name, entry in registry.items()}
+        # its block is typed by the chosen one's own schema; another one's block renamed
+        # (optimizer.name=adam on optimizer=sgd) is left to the group's validate, which explains it
+        renamed = any(own == keys for name, own in schemas.items() if name != config[group].get("name"))
+        if chosen is not None and not renamed and schemas[config[group].name] <= keys:
+            check_schema(config[group], chosen.schema, group, ranges)
 
 
 def check_resolvable(node, prefix: str = "") -> None:
@@ -90,46 +93,6 @@ def validate_tracking(tracking: DictConfig) -> None:
             f"tracking.mlflow.register_as={register_as!r} registers the MLflow model each completed run logs: "
             f"give a non-empty name with tracking.mlflow.log_model=true, or leave register_as null."
         )
-
-
-def validate_model(model: DictConfig) -> None:
-    sizes = list(model.hidden_sizes)
-    if not sizes:
-        raise ConfigError(
-            "model.hidden_sizes=[] has no hidden layer. Give at least one positive size, "
-            "for example model.hidden_sizes=[256,128]."
-        )
-    for position, size in enumerate(sizes):
-        if size <= 0:
-            raise ConfigError(
-                f"model.hidden_sizes[{position}]={size} must be a positive number of units, "
-                f"for example model.hidden_sizes=[256,128]."
-            )
-    for key in ("activation", "dropout"):
-        value = model[key]
-        if isinstance(value, (list, ListConfig)) and len(value) != len(sizes):
-            raise ConfigError(
-                f"model.{key} has {len(value)} {'names' if key == 'activation' else 'rates'} but "
-                f"model.hidden_sizes has {len(sizes)} layers. Give one for all layers "
-                f"(model.{key}={'relu' if key == 'activation' else 0.2}) or one per layer."
-            )
-    for position, name in enumerate(hidden_activations(model)):
-        key = "model.activation" if isinstance(model.activation, str) else f"model.activation[{position}]"
-        check_name(key, name, ACTIVATIONS)
-    check_name("model.output_activation", model.output_activation, ("softmax",))
-    validate_regularization(model)
-
-
-def validate_regularization(model: DictConfig) -> None:
-    try:
-        rates = dropout_rates(model)
-    except (TypeError, ValueError):
-        raise ConfigError(f"model.dropout={model.dropout} must be a rate, or a list of rates, e.g. 0.2.") from None
-    for position, rate in enumerate(rates):
-        if not 0 <= rate < 1:
-            raise ConfigError(f"model.dropout={model.dropout}: rate {rate} of layer {position + 1} must be in [0, 1).")
-    if model.l2 < 0:
-        raise ConfigError(f"model.l2={model.l2} must be >= 0 (0 switches the L2 penalty off), e.g. model.l2=1e-4.")
 
 
 def check_overrides(overrides: Sequence[str]) -> None:

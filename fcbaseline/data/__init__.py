@@ -1,4 +1,5 @@
-"""Datasets by name: `dataset.name` -> a loader returning a checked `Dataset` of uint8 images.
+"""Datasets by name: `dataset.name` -> a loader returning a checked `Dataset` of uint8 images (or, from
+arrays, float feature vectors).
 
 registry.py  the names, their typed schema (DatasetConfig) and loaders
 builtin.py   MNIST, Fashion-MNIST, CIFAR-10, digits: where their files are (or Keras' download)
@@ -35,7 +36,8 @@ _last_loaded = {}
 
 
 def load_dataset(config) -> Dataset:
-    """Load the dataset `config` (a DatasetConfig) names, checked, as uint8 images in their own shape.
+    """Load the dataset `config` (a DatasetConfig) names, checked, as uint8 images in their own shape
+    (or float32 feature vectors).
     A built-in dataset asked for again in the same process, with the same config, working directory,
     $FCBASELINE_DATA_DIR and unchanged files, is the same Dataset, its arrays read-only so that no job
     can change what the next one sees."""

@@ -1,7 +1,9 @@
 """`dataset=arrays`: a user's data as one .npz file holding x_train, y_train, x_test and y_test.
 
-Images of any shape, or flat vectors, as uint8 (0..255, scaled to [0, 1] by the model like the
-built-in datasets); labels as integers (class indices) or strings (whose sorted values become the class
+x: images of any shape, or flat vectors, as uint8 (0..255, scaled to [0, 1] by the model like the
+built-in datasets); or feature vectors (N, D) as floats (embeddings of a pretrained network, tabular
+columns), kept as float32 and standardized by the model with the training split's statistics
+(models/inputs.py). Labels as integers (class indices) or strings (whose sorted values become the class
 names). Read with `allow_pickle=False`: a pickled object array is refused and nothing in it runs.
 """
 
@@ -70,14 +72,37 @@ def encode_labels(y_train, y_test, class_names: List[str], path: Path) -> Tuple[
     return y_train.astype(np.int64), y_test.astype(np.int64), list(class_names) or [str(i) for i in range(count)]
 
 
+def check_kind(arrays: dict, path: Path) -> None:
+    """Both x arrays uint8 images, or both float feature vectors (N, D) that are finite in float32."""
+    kinds = {arrays[key].dtype.kind if arrays[key].dtype != np.uint8 else "pixels" for key in ("x_train", "x_test")}
+    if kinds not in ({"pixels"}, {"f"}):
+        raise DataError(
+            f"{path}: x_train is {arrays['x_train'].dtype} and x_test {arrays['x_test'].dtype}; fcbaseline takes "
+            f"uint8 pixels 0..255 (which the model scales to [0, 1]) or float feature vectors (which it "
+            f"standardizes), the same for both. Convert, e.g. x.astype(np.float32) for features, or "
+            f"(x * 255).round().astype(np.uint8) for pixel values in [0, 1]."
+        )
+    if kinds == {"f"}:
+        for key in ("x_train", "x_test"):
+            if arrays[key].ndim != 2:
+                raise DataError(
+                    f"{path}: {key} is {arrays[key].shape}: feature vectors are one row per sample, (N, D); "
+                    f"flatten them with x.reshape(len(x), -1), or give images as uint8."
+                )
+            with np.errstate(over="ignore"):
+                arrays[key] = arrays[key].astype(np.float32, copy=False)
+            bad = int(np.count_nonzero(~np.isfinite(arrays[key])))
+            if bad:
+                raise DataError(
+                    f"{path}: {key} holds {bad:,} value{'s' if bad > 1 else ''} that {'are' if bad > 1 else 'is'} NaN "
+                    f"or infinite (or beyond float32's range); "
+                    f"impute or drop them (e.g. np.nan_to_num, or leave out the rows) before training."
+                )
+
+
 def check_images(arrays: dict, path: Path) -> None:
+    check_kind(arrays, path)
     x_train, x_test = arrays["x_train"], arrays["x_test"]
-    for key in ("x_train", "x_test"):
-        if arrays[key].dtype != np.uint8:
-            raise DataError(
-                f"{path}: {key} is {arrays[key].dtype}; fcbaseline takes uint8 values 0..255 (pixels), which the model "
-                f"scales to [0, 1]. Convert, e.g. (x * 255).round().astype(np.uint8) for values in [0, 1]."
-            )
     for key in KEYS:
         if arrays[key].ndim == 0:
             raise DataError(f"{path}: {key} is a single number, not an array of samples.")

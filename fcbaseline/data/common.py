@@ -12,13 +12,18 @@ from fcbaseline.errors import DataError  # noqa: F401  (where loaders have alway
 class Dataset:
     name: str
     class_names: List[str]
-    x_train: np.ndarray  # (samples, *image_shape) uint8 pixels, 0..255
+    x_train: np.ndarray  # (samples, *image_shape) uint8 pixels, 0..255, or (samples, width) float32 features
     y_train: np.ndarray  # (samples,) int64 class indices
     x_test: np.ndarray
     y_test: np.ndarray
     source: str  # where the arrays were read from, for the log and metrics.json
     image_shape: Tuple[int, ...]
     skipped_files: List[str] = field(default_factory=list)  # unreadable images left out (skip_bad_files)
+
+    @property
+    def features(self) -> bool:
+        """Feature vectors (dataset=arrays with float arrays), not images: standardized, not drawn."""
+        return self.x_train.dtype.kind == "f"
 
 
 PIXEL_MAX = 255.0

@@ -7,7 +7,7 @@ from typing import Any, List, Optional
 
 from omegaconf import MISSING
 
-from fcbaseline.data import arrays, folders
+from fcbaseline.data import arrays, augmentation, folders
 from fcbaseline.data.builtin import BUILTIN, load_builtin
 from fcbaseline.errors import ConfigError, check_name
 from fcbaseline.ranges import SEED_MAX, ranged
@@ -34,6 +34,8 @@ class DatasetConfig:
     # without train/ and test/: the held-out share; split_seed: that split's seed (fixed: seed sweeps share it)
     split_seed: int = ranged(0, 0, SEED_MAX, example="0")
     skip_bad_files: bool = False  # image_folder: leave unreadable images out instead of stopping
+    augment: List[str] = field(default_factory=list)  # training images only: flip, translate (data/augmentation.py)
+    translate_pixels: int = ranged(4, 1, example="4")  # translate: by up to this many pixels each way
 
 
 def check_image_folder(dataset) -> None:
@@ -74,5 +76,6 @@ def validate(dataset) -> None:
     size = dataset.image_size
     if size is not None and (len(size) != 2 or min(size) <= 0):
         raise ConfigError(f"dataset.image_size={list(size)} must be [height, width] in pixels, e.g. [28,28].")
+    augmentation.validate(list(dataset.augment))
     if not 0 < dataset.test_fraction < 1:
         raise ConfigError(f"dataset.test_fraction={dataset.test_fraction} must be between 0 and 1, e.g. 0.2.")

@@ -11,13 +11,15 @@ in tensorboard.py and mlflow_run.py; the sweep's parent MLflow run in sweep.py.
 """
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 from fcbaseline.config.keys import is_result_free
-from fcbaseline.rundir import Status
+from fcbaseline.files import read_json
+from fcbaseline.rundir import MLFLOW_SWEEP_RECORD, Status
 
 # Not hyper-parameters: what cannot change a result, and what the model's own keys already say.
 # Not hyper-parameters either: what the dataset's name and the model's own keys already say.
@@ -103,6 +105,27 @@ def mlflow_destination(settings, environment: Mapping[str, str], cwd: Path) -> M
     else:
         name, name_from = DEFAULT_EXPERIMENT, "the default"
     return MlflowDestination(uri, uri_from, name, experiment_id, name_from)
+
+
+def sweep_destination(destination: MlflowDestination, parent: dict) -> MlflowDestination:
+    """A sweep's job goes where its parent run went unless its own config or environment says where: a Ray
+    task or a SLURM job need not have the launching shell's $MLFLOW_TRACKING_URI."""
+    uri, experiment = parent.get("tracking_uri"), parent.get("experiment_id")
+    if not parent or "***" in str(uri):
+        return destination
+    if destination.tracking_uri_from.startswith("the default"):
+        destination = replace(destination, tracking_uri=uri, tracking_uri_from="the sweep's parent run")
+    if destination.experiment_from == "the default" and experiment:
+        destination = replace(destination, experiment_name=None, experiment_id=experiment)
+        destination = replace(destination, experiment_from="the sweep's parent run")
+    return destination
+
+
+def run_destination(settings, sweep_dir: Optional[Path]) -> Tuple[MlflowDestination, dict]:
+    """Where this run is tracked, with its sweep's parent record ({} outside a sweep): the one decision
+    that the MLflow tracker acts on and metrics.json records."""
+    parent = read_json(sweep_dir / MLFLOW_SWEEP_RECORD) if sweep_dir else {}
+    return sweep_destination(mlflow_destination(settings, os.environ, Path.cwd()), parent), parent
 
 
 def without_password(uri: str) -> str:

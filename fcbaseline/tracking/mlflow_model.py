@@ -2,10 +2,11 @@
 Models column, loadable with `mlflow.pyfunc.load_model("runs:/<run id>/model")`, servable over REST with
 `mlflow models serve`, and registrable under a name (tracking.mlflow.register_as).
 
-The model takes what `fcbaseline predict` takes, raw uint8 images of the dataset's shape (its first
-layers scale and flatten them), and gives each class's probability; the signature says so, and a few
-test images are its input example. The requirements are given (the Keras and TensorFlow this run used)
-rather than inferred: MLflow infers them by loading the model in a new Python process, seconds a run.
+The model takes the dataset's raw samples, uint8 images of its shape as `fcbaseline predict` decodes
+them (or float32 feature vectors; its first layers scale or standardize them), and gives each class's
+probability; the signature says so, and a few test samples are its input example. The requirements
+are given (the Keras and TensorFlow this run used) rather than inferred: MLflow infers them by loading
+the model in a new Python process, seconds a run.
 """
 
 import os
@@ -18,11 +19,12 @@ MODEL_NAME = "model"  # runs:/<run id>/model
 EXAMPLE_IMAGES = 2
 
 
-def signature(image_shape, num_classes: int):
+def signature(image_shape, num_classes: int, dtype: str = "uint8"):
+    """Raw samples in (uint8 images, or float32 feature vectors), one probability per class out."""
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
-    pixels = TensorSpec(np.dtype(np.uint8), (-1, *image_shape))
+    pixels = TensorSpec(np.dtype(dtype), (-1, *image_shape))
     probabilities = TensorSpec(np.dtype(np.float32), (-1, num_classes))
     return ModelSignature(inputs=Schema([pixels]), outputs=Schema([probabilities]))
 
@@ -82,6 +84,7 @@ def log_keras_model(uri: str, run_id: str, model, example_images: np.ndarray, re
         tags=source_tags(),
     )
     image_shape, num_classes = tuple(model.input_shape[1:]), int(model.output_shape[-1])
+    dtype = str(model.inputs[0].dtype)
     settings = {
         "artifact_path": None,
         "name": MODEL_NAME,
@@ -89,8 +92,8 @@ def log_keras_model(uri: str, run_id: str, model, example_images: np.ndarray, re
         "model": model,
         "run_id": run_id,
         "model_id": logged.model_id,
-        "signature": signature(image_shape, num_classes),
-        "input_example": np.asarray(example_images[:EXAMPLE_IMAGES], dtype=np.uint8),
+        "signature": signature(image_shape, num_classes, dtype),
+        "input_example": np.asarray(example_images[:EXAMPLE_IMAGES], dtype=dtype),
         "pip_requirements": [f"keras=={keras.__version__}", f"tensorflow=={tf.__version__}"],
         "registered_model_name": register_as,
         # MLflow would load the model again and predict the example, printing Keras' progress bar into

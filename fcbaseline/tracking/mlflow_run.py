@@ -10,7 +10,6 @@ logged once and ends tracking for this run; the run itself goes on.
 import logging
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -23,14 +22,14 @@ from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param  # noqa: E402
 
 from fcbaseline.files import read_json, write_json  # noqa: E402
-from fcbaseline.rundir import ARTIFACTS, MLFLOW_RECORD, MLFLOW_SWEEP_RECORD, Status  # noqa: E402
+from fcbaseline.rundir import ARTIFACTS, MLFLOW_RECORD, Status  # noqa: E402
 from fcbaseline.tracking import (  # noqa: E402
     DEFAULT_EXPERIMENT,
     MLFLOW_STATUS,
     MlflowDestination,
-    mlflow_destination,
     mlflow_params,
     redacted,
+    run_destination,
     without_password,
 )
 from fcbaseline.tracking.mlflow_context import dataset_inputs, source_tags  # noqa: E402
@@ -65,28 +64,13 @@ def recorded_here(record: dict, uri: str) -> bool:
     return bool(record) and record.get("tracking_uri") in (uri, without_password(uri))
 
 
-def sweep_destination(destination: MlflowDestination, parent: dict) -> MlflowDestination:
-    """A sweep's job goes where its parent run went unless its own config or environment says where: a Ray
-    task or a SLURM job need not have the launching shell's $MLFLOW_TRACKING_URI."""
-    uri, experiment = parent.get("tracking_uri"), parent.get("experiment_id")
-    if not parent or "***" in str(uri):
-        return destination
-    if destination.tracking_uri_from.startswith("the default"):
-        destination = replace(destination, tracking_uri=uri, tracking_uri_from="the sweep's parent run")
-    if destination.experiment_from == "the default" and experiment:
-        destination = replace(destination, experiment_name=None, experiment_id=experiment)
-        destination = replace(destination, experiment_from="the sweep's parent run")
-    return destination
-
-
 class MlflowRun:
     """Logs one run to MLflow; a failure switches it off with one warning (`self.client` becomes None).
 
     `record` names the file in `run_dir` that keeps the run's id (a sweep's parent keeps its own)."""
 
     def __init__(self, settings, run_dir: Path, sweep_dir: Optional[Path], name: str, record: str = MLFLOW_RECORD):
-        self.parent = read_json(sweep_dir / MLFLOW_SWEEP_RECORD) if sweep_dir else {}
-        self.destination = sweep_destination(mlflow_destination(settings, os.environ, Path.cwd()), self.parent)
+        self.destination, self.parent = run_destination(settings, sweep_dir)
         self.uri = self.destination.tracking_uri
         self.settings, self.run_dir, self.sweep_dir, self.name = settings, run_dir, sweep_dir, name
         self.record = run_dir / record

@@ -47,6 +47,7 @@ def fit(
     stop=None,
     resume_from=None,
     compiled: Optional[CompiledRuns] = None,
+    augment=None,
 ):
     """Train up to `training.epochs` on `splits` (x_train, y_train, x_valid, y_valid), driving the Keras
     `callbacks` (name -> callback; components/callbacks.py) once per epoch and saving the checkpoint and
@@ -56,12 +57,13 @@ def fit(
     EarlyStopping ended training), diverged (a loss became NaN or infinite) or interrupted (SIGINT or
     SIGTERM; `resume_from` a checkpoint continues the run). With `compiled` (training/reuse.py), the
     compiled epoch and evaluator of a model it handed out are built once and reused by later runs.
+    `augment` (training/augment.make_augment) augments each training batch, seeded by (seed, epoch).
     """
     x_train, y_train, x_valid, y_valid = splits
     callbacks = dict(callbacks or {})
     steps = math.ceil(len(y_train) / training.batch_size)
     compiled = compiled or CompiledRuns()
-    run_epoch = compiled_epoch(model, optimizer, x_train, y_train, num_classes, training, compiled)
+    run_epoch = compiled_epoch(model, optimizer, x_train, y_train, num_classes, training, compiled, augment)
     evaluate = compiled.function(model, "evaluator", lambda: make_evaluator(model, num_classes))
     order_generator = np.random.default_rng(training.seed)
     callback_list = keras.callbacks.CallbackList(
@@ -80,7 +82,8 @@ def fit(
         if model.stop_training:  # a callback ended training (also before a resume)
             break
         callback_list.on_epoch_begin(epoch - 1)  # Keras counts epochs from 0
-        logs = train_epoch(run_epoch, evaluate, optimizer, order_generator, (y_train, x_valid, y_valid))
+        seed = tf.constant([training.seed, epoch], tf.int64)  # the epoch's augmentation: resumes exactly
+        logs = train_epoch(run_epoch, evaluate, optimizer, order_generator, (y_train, x_valid, y_valid), seed)
         record_epoch(history, epoch, logs, training)
         if not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
             losses = f"the loss is {logs['loss']} (validation {logs['val_loss']})"
@@ -100,16 +103,16 @@ def fit(
     return history, status
 
 
-def compiled_epoch(model, optimizer, x_train, y_train, num_classes: int, training, compiled: CompiledRuns):
-    """The compiled epoch over the training set, (order) -> (mean loss, accuracy); the training set is
-    placed once where the epoch runs (no per-batch host copies)."""
+def compiled_epoch(model, optimizer, x_train, y_train, num_classes: int, training, compiled: CompiledRuns, augment):
+    """The compiled epoch over the training set, (order, seed) -> (mean loss, accuracy); the training set
+    is placed once where the epoch runs (no per-batch host copies)."""
     with tf.device(device()):
         x_device, y_device = tf.identity(tf.convert_to_tensor(x_train)), tf.one_hot(y_train, num_classes)
     loss, xla = keras.losses.CategoricalCrossentropy(), step_uses_xla(model, training)
     epoch = compiled.function(
-        model, "epoch", lambda: make_epoch(model, optimizer, loss, len(y_train), training.batch_size, xla)
+        model, "epoch", lambda: make_epoch(model, optimizer, loss, len(y_train), training.batch_size, xla, augment)
     )
-    return lambda order: epoch(order, x_device, y_device)
+    return lambda order, seed: epoch(order, x_device, y_device, seed)
 
 
 def record_epoch(history: dict, epoch: int, logs: dict, training) -> None:
@@ -142,13 +145,14 @@ def interruptible(function, *arguments):
     return outcome["value"]
 
 
-def train_epoch(run_epoch, evaluate, optimizer, order_generator, data) -> dict:
-    """One epoch: the compiled updates in a fresh order, then the validation pass; the epoch's logs."""
+def train_epoch(run_epoch, evaluate, optimizer, order_generator, data, seed) -> dict:
+    """One epoch: the compiled updates in a fresh order (and augmentation `seed`), then the validation
+    pass; the epoch's logs."""
     y_train, x_valid, y_valid = data
     started = time.perf_counter()
     learning_rate = current_learning_rate(optimizer)  # the rate of the epoch's first step
     order = order_generator.permutation(len(y_train))
-    loss, accuracy = (float(value) for value in interruptible(run_epoch, tf.constant(order)))
+    loss, accuracy = (float(value) for value in interruptible(run_epoch, tf.constant(order), seed))
     val_loss, val_accuracy, _ = evaluate(x_valid, y_valid)
     return {
         "loss": loss,

@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 
-def graph_key(model, optimizer, training_shape, num_classes: int, batch_size: int, xla: bool, device: str) -> str:
+def graph_key(
+    model, optimizer, training_shape, num_classes: int, batch_size: int, xla: bool, device: str, augment=None
+):
     """What the compiled functions depend on, as text: every setting of the model and the optimizer (but a
-    constant learning rate, a variable that each run assigns, and the name), the batch size, XLA, the training set's
-    shape and type, the classes and the device. Two runs with the same key can share the functions."""
+    constant learning rate, a variable that each run assigns, and the name), the batch size, XLA, the
+    training set's shape and type, the classes, the device and the augmentation. Two runs with the same key
+    can share the functions."""
     optimizer_settings = dict(optimizer.get_config())
     optimizer_settings.pop("name", None)  # Keras numbers each new optimizer's name: sgd, sgd_1, ...
     if not isinstance(optimizer_settings.get("learning_rate"), dict):  # a dict is a schedule: in the graph
@@ -28,11 +31,12 @@ def graph_key(model, optimizer, training_shape, num_classes: int, batch_size: in
     settings = {
         "model": model.get_config(),
         "optimizer": [type(optimizer).__name__, optimizer_settings],
-        "training_set": [list(training_shape), "uint8"],
+        "training_set": [list(training_shape), str(model.inputs[0].dtype)],
         "classes": num_classes,
         "batch_size": batch_size,
         "xla": xla,
         "device": device,
+        "augment": augment,
     }
     return json.dumps(settings, sort_keys=True, default=str)
 

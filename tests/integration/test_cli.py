@@ -112,7 +112,7 @@ def assert_evaluate_command(run_directory, metrics, cwd):
     assert_plot(folder / "confusion_matrix.png")
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in result.stdout
     refused = run_cli(["evaluate", str(run_directory), "dataset=digits"], cwd=cwd)
-    assert refused.returncode == 2 and "takes images of shape (28, 28), but digits has (8, 8)" in refused.stderr
+    assert refused.returncode == 2 and "takes samples of shape (28, 28), but digits has (8, 8)" in refused.stderr
     assert len(list((run_directory / "evaluations").iterdir())) == 1  # nothing written for the refusal
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fcbaseline import data
-from fcbaseline import model as model_builder
+from fcbaseline import models as model_builder
 from fcbaseline.components.optimizers import build_optimizer
 from fcbaseline.training import epoch, loop
 from tests.helpers import MNIST_DIR, REPOSITORY, compose_config, read_metrics, run_cli

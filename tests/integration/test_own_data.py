@@ -123,3 +123,52 @@ def test_predict_names_the_digit_in_a_png(tmp_path):
     refused = run_cli(["predict", str(run), str(tmp_path / "missing.png")], cwd=tmp_path)
     assert refused.returncode == 2 and "does not exist" in refused.stderr
     assert json.loads((run / "metrics.json").read_text())["class_names"][7] == "7"
+
+
+def test_five_fold_cross_validation_on_an_image_folder_as_docs_sweeps_says(tmp_path):
+    """docs/sweeps.md's k-fold command on a PNG folder of one's own, two configurations x 5 folds, then
+    `fcbaseline compare` on the sweep: each configuration validated on every training image once, the test
+    set the same for all and never a fold, the folds aggregated (intervals recomputed with SciPy)."""
+    from scipy import stats
+
+    mnist = data.load_dataset(compose_config([f"dataset.data_dir={MNIST_DIR}"]).dataset)
+    folder = export_png(mnist, tmp_path / "my_images", count=400)
+    before, sweep = fingerprint(folder), tmp_path / "sweep"
+    result = run_cli(
+        [
+            "-m",
+            "dataset=image_folder",
+            f"dataset.data_dir={folder}",
+            "dataset.color_mode=grayscale",
+            "training.validation=kfold",
+            "training.fold=range(5)",
+            "model.hidden_sizes=[16],[64]",
+            "training.epochs=4",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        cwd=tmp_path,
+        extra_environment={"FCBASELINE_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = [read_metrics(path.parent) for path in sorted(sweep.glob("*/metrics.json"))]
+    assert len(jobs) == 10 and {job["status"] for job in jobs} == {"completed"}
+    for width in (16, 64):
+        folds = [job for job in jobs if f"model.hidden_sizes=[{width}]" in job["overrides"]]
+        assert sorted(job["training_samples"] + job["validation_samples"] for job in folds) == [400] * 5
+        assert sum(job["validation_samples"] for job in folds) == 400  # every training image validated once
+        assert {job["test_samples"] for job in folds} == {400}
+    assert len({job["test_labels_digest"] for job in jobs}) == 1
+    assert "Seeds and folds aggregated" in (sweep / "summary.md").read_text()
+
+    compared = run_cli(["compare", str(sweep), "--output", str(tmp_path / "compared")], cwd=tmp_path)
+    assert compared.returncode == 0, compared.stderr[-2000:]
+    rows = {
+        row[0]: row
+        for row in (line.split(",") for line in (tmp_path / "compared" / "compare.csv").read_text().splitlines()[1:])
+    }
+    assert set(rows) == {"model.hidden_sizes=[16]", "model.hidden_sizes=[64]"}
+    for label, row in rows.items():
+        values = [job["best_val_accuracy"] for job in jobs if label in job["overrides"]]
+        low, high = stats.t.interval(0.95, 4, loc=np.mean(values), scale=stats.sem(values))
+        assert (int(row[1]), *map(float, row[4:6])) == (5, pytest.approx(low, abs=1e-6), pytest.approx(high, abs=1e-6))
+    assert fingerprint(folder) == before

@@ -157,3 +157,23 @@ def test_more_folds_than_a_class_has_images_or_a_fold_out_of_range_is_refused(tm
     with pytest.raises(fcbaseline.ConfigError, match=r"training.folds=500: class '\d' has \d+ training image"):
         fcbaseline.run([*DIGITS, "training.validation=kfold", "training.folds=500"], run_dir=tmp_path / "b")
     assert not (tmp_path / "a").exists()
+
+
+def test_compare_png_draws_the_best_configurations_when_there_are_too_many(tmp_path):
+    """A 200-trial search compared: the picture keeps the ranking's head and says so; the table keeps all."""
+    from fcbaseline.compare.groups import Group, Run, grouped
+    from fcbaseline.compare.report import DRAWN_GROUPS, drawn, write_all
+
+    random = np.random.default_rng(0)
+    runs = [
+        Run(tmp_path / f"{lr}-{seed}", {"best_val_accuracy": a, "test_accuracy": a - 0.01}, {"optimizer.lr": lr})
+        for lr in range(40)
+        for seed, a in enumerate(0.5 + lr / 100 + random.normal(0, 0.01, 3))
+    ]
+    groups = grouped(runs)
+    shown, note = drawn(groups)
+    assert shown == groups[:DRAWN_GROUPS] and note.startswith(f"the best {DRAWN_GROUPS} of 40")
+    assert drawn(groups[:5]) == (groups[:5], "")
+    text = write_all(tmp_path, groups, [], 0, None)
+    assert text.count("| optimizer.lr=") == 40 and (tmp_path / "compare.png").stat().st_size > 10_000
+    assert isinstance(groups[0], Group) and groups[0].label == "optimizer.lr=39"

@@ -9,7 +9,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ValidationError
 
-from fcbaseline import model as model_module
+from fcbaseline import models as model_module
 from fcbaseline.config import ConfigError, hidden_activations, validate
 from fcbaseline.data.splits import validation_mode
 from tests.helpers import compose_config
@@ -92,7 +92,7 @@ def test_schema_refuses_unknown_keys_and_wrong_types(override, refusal, message)
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["model.hidden_sizes=[]"], r"model.hidden_sizes=\[\]"),
+        (["model.hidden_sizes=[]", "model.dropout=[0.1]"], "1 rates but model.hidden_sizes has 0"),
         (["model.hidden_sizes=[256,0]"], r"model.hidden_sizes\[1\]=0"),
         (["model.activation=sigmoidd"], "Did you mean 'sigmoid'"),
         (["model.activation=[relu]"], "1 names but model.hidden_sizes has 2"),

@@ -273,3 +273,53 @@ def test_an_experiment_given_by_id_has_no_name_to_create():
 
     destination = mlflow_destination({}, {"MLFLOW_EXPERIMENT_ID": "7"}, Path("/work"))
     assert (destination.experiment_id, destination.experiment_name) == ("7", None)
+
+
+PARENT = {"run_id": "p1", "tracking_uri": "http://127.0.0.1:5999", "experiment_id": "4"}
+SWEEP_DESTINATIONS = [
+    # (the job's config settings, its environment, the parent's record) -> (uri, uri from, experiment, from)
+    ({}, {}, PARENT, ("http://127.0.0.1:5999", "the sweep's parent run", "4", "the sweep's parent run")),
+    ({}, {}, {}, ("local", "the default, a local store", "fcbaseline", "the default")),
+    (  # the job's own environment wins over its parent
+        {},
+        {"MLFLOW_TRACKING_URI": SERVER, "MLFLOW_EXPERIMENT_NAME": "team"},
+        PARENT,
+        (SERVER, "MLFLOW_TRACKING_URI", "team", "MLFLOW_EXPERIMENT_NAME"),
+    ),
+    (  # and so does its config, key by key
+        {"experiment": "mine"},
+        {},
+        PARENT,
+        ("http://127.0.0.1:5999", "the sweep's parent run", "mine", "tracking.mlflow.experiment"),
+    ),
+    (  # a parent's masked URI cannot be followed: it lacks the password
+        {},
+        {},
+        {**PARENT, "tracking_uri": "https://***@mlflow.example.com/"},
+        ("local", "the default, a local store", "fcbaseline", "the default"),
+    ),
+]
+
+
+@pytest.mark.parametrize("settings, environment, parent, expected", SWEEP_DESTINATIONS)
+def test_a_sweep_s_job_follows_its_parent_run_unless_it_is_told_where(
+    settings, environment, parent, expected, tmp_path, monkeypatch
+):
+    """run_destination is what both the MLflow tracker and metrics.json["mlflow"] use."""
+    import json
+    from pathlib import Path
+
+    from fcbaseline.rundir import MLFLOW_SWEEP_RECORD
+    from fcbaseline.tracking import run_destination
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    if parent:
+        (tmp_path / MLFLOW_SWEEP_RECORD).write_text(json.dumps(parent))
+    destination, read_parent = run_destination(settings, tmp_path)
+    record = destination.record()
+    keys = ("tracking_uri", "tracking_uri_from", "experiment", "experiment_from")
+    local = f"sqlite:///{Path(tmp_path) / 'outputs' / 'mlflow.db'}"
+    expected = tuple(local if value == "local" else value for value in expected)
+    assert (tuple(record[key] for key in keys), read_parent) == (expected, parent)

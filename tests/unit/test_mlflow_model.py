@@ -9,7 +9,7 @@ import mlflow
 import numpy as np
 from mlflow import MlflowClient
 
-from fcbaseline.model import build_model
+from fcbaseline.models import build_model
 from fcbaseline.tracking.mlflow_model import log_keras_model
 from tests.helpers import compose_config
 
