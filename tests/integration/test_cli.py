@@ -189,7 +189,8 @@ def test_help_lists_groups_and_cfg_prints_the_resolved_recipe(tmp_path):
     help_text = run_cli(["--help"], cwd=tmp_path).stdout
     assert "dataset: arrays, cifar10, digits, fashion_mnist, image_folder, mnist" in help_text
     assert "optimizer: adam, adamw, rmsprop, sgd" in help_text
-    assert "experiment: cifar10_regularized, mnist_regularized" in help_text
+    assert "experiment: cifar10_regularized, cifar10_strong_mlp, mnist_regularized" in help_text
+    assert "model: cnn, mlp, resmlp" in help_text
     printed = run_cli(["dataset=cifar10", "--cfg", "job", "--resolve"], cwd=tmp_path)
     composed = yaml.safe_load(printed.stdout)
     assert composed["model"]["hidden_sizes"] == [1024, 512] and composed["training"]["batch_size"] == 32
