@@ -42,6 +42,8 @@ VARIANTS = {
     "augment_translate": ["dataset.augment=[translate]"],
     "augment_flip_translate": ["dataset.augment=[flip,translate]"],
     "augment_flip_translate_without_xla": ["dataset.augment=[flip,translate]", "training.xla=false"],
+    "dropout_0.1": ["model.dropout=0.1"],  # the stepwise path cifar10_strong_mlp takes, without and with:
+    "dropout_0.1_augment_flip_translate": ["model.dropout=0.1", "dataset.augment=[flip,translate]"],
     "linear": ["model.hidden_sizes=[]"],
     "resmlp": ["model=resmlp"],  # 512 wide, 4 blocks of 512-2048-512
     "cnn": ["model=cnn"],  # conv 32-64-128, head 128

@@ -71,6 +71,7 @@ def describe_run(config, context: RunContext, splits: Splits, assembled: Assembl
     return {
         "dataset": dataset.name,
         "data_source": dataset.source,
+        "data_digests": dataset.digests(),  # fcbaseline compare: the same data, whatever the paths
         "class_names": dataset.class_names,
         "image_shape": list(dataset.image_shape),
         "skipped_files": dataset.skipped_files,
@@ -187,7 +188,7 @@ def write_results(config, folder: RunFolder, splits, assembled, history, outcome
         folder.file(CONFUSION_MATRIX), dataset.y_test, result.predicted, dataset.class_names, title
     )
     check()
-    if not dataset.features and report.drawable(dataset.image_shape):  # feature or flat vectors are no pictures
+    if report.drawable(dataset.image_shape):  # feature or flat vectors are no pictures
         wrong = predictions.most_confidently_wrong(dataset.y_test, result.probabilities)
         shown = (dataset.x_test, dataset.y_test, result.probabilities, wrong, dataset.class_names)
         report.plot_misclassified(folder.file(MISCLASSIFIED), *shown, title)
@@ -199,6 +200,11 @@ def write_results(config, folder: RunFolder, splits, assembled, history, outcome
     return {**metrics, "test_labels_digest": digest, "most_confused": confused}
 
 
+def kept_value(values: list, model_epoch: int):
+    """The value of epoch `model_epoch` (counted from 1): the figure of the model the run kept."""
+    return values[model_epoch - 1] if 1 <= model_epoch <= len(values) else None
+
+
 def final_metrics(status, model_epoch: int, result, history, description: dict) -> dict:
     best_val_accuracy, best_val_epoch = report.best_epoch(history)
     epoch_seconds = sorted(history["seconds"])
@@ -207,7 +213,8 @@ def final_metrics(status, model_epoch: int, result, history, description: dict) 
         "status": status,
         "test_accuracy": result.accuracy,
         "test_loss": result.loss,
-        "best_val_accuracy": best_val_accuracy,
+        "model_val_accuracy": kept_value(history["val_accuracy"], model_epoch),  # what compare ranks by
+        "best_val_accuracy": best_val_accuracy,  # of any epoch: above the model's unless it kept the best
         "best_val_epoch": best_val_epoch,
         "final_val_accuracy": history["val_accuracy"][-1] if done else None,
         "epochs_run": len(history["epoch"]),

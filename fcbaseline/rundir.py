@@ -7,6 +7,7 @@ otherwise. `ARTIFACTS` lists the files a finished run holds, in the order tracke
 expect the same list. The folder itself is claimed by `claim` (writable, locked) before anything runs.
 """
 
+import csv
 import traceback
 from enum import Enum
 from pathlib import Path
@@ -121,6 +122,18 @@ class RunFolder:
             write_json(self.file(METRICS), metrics)
         except OutputError:
             pass  # the folder cannot take even this (a full disk): the console error is the record
+
+    def model_val_accuracy(self, metrics: dict):
+        """The validation accuracy of the model the run kept (at its model_epoch): metrics.json's, or for a
+        run that predates that figure its history.csv's; None when neither has it."""
+        if "model_val_accuracy" in metrics:
+            return metrics["model_val_accuracy"]
+        try:
+            with open(self.file(HISTORY), newline="") as file:
+                rows = {row["epoch"]: row["val_accuracy"] for row in csv.DictReader(file)}
+            return float(rows[str(metrics["model_epoch"])])
+        except (OSError, KeyError, ValueError, TypeError, csv.Error):
+            return None
 
     def files(self) -> dict:
         """The artifacts this run holds: name -> path."""

@@ -46,8 +46,8 @@ class RunResult:
 
     @property
     def objective(self) -> float:
-        """What a sweeper maximizes: the best validation accuracy (NaN when there is none)."""
-        value = self.metrics.get("best_val_accuracy")
+        """What a sweeper maximizes: the validation accuracy of the model the run kept (NaN when none)."""
+        value = self.metrics.get("model_val_accuracy")
         return float("nan") if value is None else float(value)
 
 

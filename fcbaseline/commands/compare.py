@@ -2,9 +2,10 @@
 
 Is configuration A better than B, or is it noise? The completed runs in the folders given are grouped by
 configuration (every result-changing key but the seed and the fold), and for each group the table gives
-n, the mean and 95% confidence interval (Student's t) of the best validation and the test accuracy, ranked
-by validation; each group is tested against the best (Welch's t-test on validation, Holm-corrected) and
-marked when indistinguishable from it. Two single runs also get McNemar's exact test on their test
+n, the mean and 95% confidence interval (Student's t) of the validation accuracy of the model each run
+kept and of the test accuracy, ranked by validation; each group is tested against the best (Welch's
+t-test on validation, for k-fold runs a corrected paired t-test; Holm-corrected) and marked when
+indistinguishable from it. Two single runs also get McNemar's exact test on their test
 predictions. The table is printed and written with compare.csv and compare.png into
 outputs/compare/<date>/<time>/ under the working directory, or --output. Runs on different test sets are
 refused. The statistics: fcbaseline/compare/statistics.py.
@@ -32,14 +33,18 @@ def default_output() -> Path:
 
 
 def two_runs_test(runs):
-    """McNemar's test when exactly two runs are compared and both kept their test predictions."""
-    if len(runs) != 2 or not all((run.folder / TEST_PREDICTIONS).is_file() for run in runs):
+    """(first folder, second folder, McNemar's test or None when a run kept no test predictions) when
+    exactly two runs are compared, else None."""
+    if len(runs) != 2:
         return None
+    names = [str(run.folder) for run in runs]
+    if not all((run.folder / TEST_PREDICTIONS).is_file() for run in runs):
+        return (*names, None)
     first, second = (read_test_predictions(run.folder / TEST_PREDICTIONS) for run in runs)
     if not (first["true_class"] == second["true_class"]).all():
         raise ConfigError(f"{runs[0].folder} and {runs[1].folder} hold predictions for different test labels.")
     right = [arrays["predicted_class"] == arrays["true_class"] for arrays in (first, second)]
-    return mcnemar(*right)
+    return (*names, mcnemar(*right))
 
 
 def compare(folders, output: Path) -> str:

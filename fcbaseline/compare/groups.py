@@ -1,7 +1,8 @@
 """Which runs `fcbaseline compare` compares, and how: the completed runs found in the folders given (run
 folders, or sweep folders holding numbered job folders), each described by its configuration (every
-result-changing key of its saved config but the seed and the fold), grouped by it, with the statistics
-of each group and the test against the best one. Reading is here; the decisions are pure functions."""
+result-changing key of its saved config but the seed and the fold, the validation it really used and
+the data it trained on), grouped by it, with the statistics of each group and the test against the best
+one. Reading is here; the decisions are pure functions."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,21 +15,33 @@ from fcbaseline.reading import read_yaml_mapping
 from fcbaseline.rundir import METRICS, SAVED_CONFIG, RunFolder, Status
 from fcbaseline.tracking import hyperparameters
 
-NOT_CONFIGURATION = ("training.seed", "training.fold")  # what a group's runs may differ in
-FIGURES = ("best_val_accuracy", "test_accuracy")
+REPEAT_KEYS = ("training.seed", "training.fold_seed", "training.fold")  # what a group's runs may differ in
+VALIDATION, TEST = "model_val_accuracy", "test_accuracy"  # validation: of the model each run kept
+FIGURES = (VALIDATION, TEST)
 
 
 @dataclass(frozen=True)
 class Run:
     folder: Path
     metrics: dict
-    settings: Dict[str, object]  # flattened result-changing config keys
+    settings: Dict[str, object]  # flattened result-changing config keys, the validation used, the data
+    repeat: tuple = ()  # its REPEAT_KEYS values: two runs of a group never share them
 
     @property
     def test_set(self) -> tuple:
-        """What must agree between runs for their test figures to be compared."""
+        """What must agree between runs for their test figures to be compared: the test images and labels
+        by content (runs before that digest: the labels')."""
         metrics = self.metrics
-        return (metrics.get("dataset"), metrics.get("test_samples"), metrics.get("test_labels_digest"))
+        test = (metrics.get("data_digests") or {}).get("test") or metrics.get("test_labels_digest")
+        return (metrics.get("dataset"), metrics.get("test_samples"), test)
+
+    @property
+    def fold_ratio(self) -> Optional[float]:
+        """For a k-fold run, validation images / training images (the statistics' correction), else None."""
+        metrics = self.metrics
+        if metrics.get("validation") != "kfold" or not metrics.get("training_samples"):
+            return None
+        return metrics.get("validation_samples", 0) / metrics["training_samples"]
 
 
 def run_folders(folders: List[Path]) -> List[Path]:
@@ -48,7 +61,7 @@ def run_folders(folders: List[Path]) -> List[Path]:
                 f"(outputs/runs/<date>/<time>) or sweep folders (outputs/multirun/<date>/<time>)."
             )
         found.extend(jobs)
-    return found
+    return list(dict.fromkeys(path.resolve() for path in found))  # a folder given twice counts once
 
 
 def read_run(folder: Path) -> Optional[Run]:
@@ -66,7 +79,14 @@ def read_run(folder: Path) -> Optional[Run]:
     except OmegaConfBaseException:  # an interpolation only Hydra resolves: compared as written
         plain = OmegaConf.to_container(config, resolve=False)
     settings = hyperparameters(plain)
-    return Run(folder, metrics, {k: v for k, v in settings.items() if k not in NOT_CONFIGURATION})
+    repeat = tuple(settings.pop(key, None) for key in REPEAT_KEYS)
+    # auto validates on the test set alone and on a split in a sweep: the mode used is what counts
+    settings["training.validation"] = metrics.get("validation", settings.get("training.validation"))
+    settings["data_digests.training"] = digest = (metrics.get("data_digests") or {}).get("training")
+    if digest:  # the data by content, not by where its file is
+        settings.pop("dataset.file", None)
+    metrics = {**metrics, VALIDATION: RunFolder(folder).model_val_accuracy(metrics)}
+    return Run(folder, metrics, settings, repeat)
 
 
 def check_same_test_set(runs: List[Run]) -> None:
@@ -76,7 +96,7 @@ def check_same_test_set(runs: List[Run]) -> None:
         first, *others = sorted(sets, key=str)
         differing = [run.folder for run in runs if run.test_set != first][:3]
         raise ConfigError(
-            f"these runs were not tested on the same test set (dataset, test images, labels digest: {first} "
+            f"these runs were not tested on the same test set (dataset, test images, test data digest: {first} "
             f"against {others[0]}; e.g. {', '.join(map(str, differing))}): their figures cannot be compared. "
             f"Compare runs of one dataset and test split."
         )
@@ -94,7 +114,7 @@ class Group:
     label: str  # the differing keys' values, `model.hidden_sizes=[128] optimizer.lr=0.1`
     runs: List[Run]
     figures: Dict[str, statistics.Interval] = field(default_factory=dict)
-    p_vs_best: Optional[float] = None  # Holm-corrected Welch p-value against the best group, on validation
+    p_vs_best: Optional[float] = None  # Holm-corrected p-value against the best group, on validation
     best: bool = False
 
     @property
@@ -104,23 +124,76 @@ class Group:
             return True
         return None if self.p_vs_best is None else self.p_vs_best >= statistics.ALPHA
 
+    @property
+    def fold_ratio(self) -> Optional[float]:
+        """Validation / training images when every run is a k-fold one, else None."""
+        ratios = [run.fold_ratio for run in self.runs]
+        return None if None in ratios else sum(ratios) / len(ratios)
+
+    def values(self, name: str) -> Dict[tuple, Optional[float]]:
+        return {run.repeat: run.metrics.get(name) for run in self.runs}
+
+
+def check_repeats(group: Group) -> None:
+    """Refuse a group holding two runs with the same seed and fold: a run given twice (a copy of its
+    folder), or a configuration repeated without a new seed; counted twice, it would narrow the interval."""
+    seen: Dict[tuple, Path] = {}
+    for run in group.runs:
+        if run.repeat in seen:
+            repeat = ", ".join(f"{key}={value}" for key, value in zip(REPEAT_KEYS, run.repeat))
+            raise ConfigError(
+                f"{seen[run.repeat]} and {run.folder} are runs of one configuration with the same {repeat}: "
+                f"not two independent results. Give each run once; for more runs of a configuration, sweep "
+                f"training.seed (or training.fold with training.validation=kfold)."
+            )
+        seen[run.repeat] = run.folder
+
+
+def figures(group: Group) -> Dict[str, statistics.Interval]:
+    """Each figure's interval; a k-fold group's validation one corrected for the folds' shared training
+    images (statistics.interval), the test one not (every run is tested on the same images)."""
+    validation = list(group.values(VALIDATION).values())
+    return {
+        VALIDATION: statistics.interval(validation, correction=group.fold_ratio or 0.0),
+        TEST: statistics.interval(list(group.values(TEST).values())),
+    }
+
+
+def p_against_best(best: Group, group: Group) -> Optional[float]:
+    """The uncorrected p-value of `group` against the best on validation: Welch's t-test between seed
+    groups; between k-fold groups run on the same folds, Nadeau and Bengio's corrected paired t-test; None
+    otherwise (one run, or folds that do not pair)."""
+    if best.fold_ratio is None and group.fold_ratio is None:
+        return statistics.welch_p(list(best.values(VALIDATION).values()), list(group.values(VALIDATION).values()))
+    first, second = best.values(VALIDATION), group.values(VALIDATION)
+    if best.fold_ratio is None or group.fold_ratio is None or set(first) != set(second):
+        return None
+    pairs = sorted(first, key=repr)
+    ratio = (best.fold_ratio + group.fold_ratio) / 2
+    return statistics.corrected_paired_p([first[key] for key in pairs], [second[key] for key in pairs], ratio)
+
 
 def grouped(runs: List[Run]) -> List[Group]:
     """Runs grouped by configuration, each group's statistics, best mean validation accuracy first, and
-    every other group tested against the best (Welch, Holm-corrected over the comparisons)."""
+    every other group tested against the best (p_against_best, Holm-corrected over the tests made)."""
     differing, _ = configuration_keys(runs)
     groups: Dict[str, Group] = {}
     for run in runs:
         label = " ".join(f"{key}={run.settings.get(key)}" for key in differing) or "(one configuration)"
         groups.setdefault(label, Group(label, [])).runs.append(run)
     for group in groups.values():
-        group.figures = {name: statistics.interval([r.metrics.get(name) for r in group.runs]) for name in FIGURES}
-    ordered = sorted(groups.values(), key=lambda group: -(group.figures["best_val_accuracy"].mean or -1.0))
+        check_repeats(group)
+        group.figures = figures(group)
+    ordered = sorted(groups.values(), key=lambda group: -(group.figures[VALIDATION].mean or -1.0))
     if ordered:
         best = ordered[0]
         best.best = True
-        values = lambda group: [run.metrics["best_val_accuracy"] for run in group.runs]  # noqa: E731
-        raw = {group.label: statistics.welch_p(values(best), values(group)) for group in ordered[1:]}
+        adjusted = statistics.holm({group.label: p_against_best(best, group) for group in ordered[1:]})
         for group in ordered[1:]:
-            group.p_vs_best = statistics.holm(raw)[group.label]
+            group.p_vs_best = adjusted[group.label]
     return ordered
+
+
+def comparisons(groups: List[Group]) -> int:
+    """How many tests the correction counted: the groups tested against the best."""
+    return sum(group.p_vs_best is not None for group in groups)

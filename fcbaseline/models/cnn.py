@@ -29,7 +29,7 @@ class CNNConfig:
 def validate(model) -> None:
     if not model.filters:
         raise ConfigError("model.filters=[] has no convolution: give e.g. model.filters=[32,64], or use model=mlp.")
-    mlp.validate_hidden_sizes("model.filters", model.filters)
+    mlp.validate_hidden_sizes("model.filters", model.filters, "model.filters=[32,64,128]")
     mlp.validate(model)
 
 

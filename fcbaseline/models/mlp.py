@@ -68,19 +68,22 @@ def validate_dropout(model, layers: int) -> None:
             raise ConfigError(f"model.dropout={model.dropout}: rate {rate} of layer {position + 1} must be in [0, 1).")
 
 
-def validate_hidden_sizes(key: str, sizes) -> None:
+def validate_hidden_sizes(key: str, sizes, example: str) -> None:
     for position, size in enumerate(sizes):
         if size <= 0:
-            raise ConfigError(
-                f"{key}[{position}]={size} must be a positive number of units, for example {key}=[256,128] "
-                f"({key}=[] for none)."
-            )
+            raise ConfigError(f"{key}[{position}]={size} must be a positive number of units, for example {example}.")
 
 
 def validate(model) -> None:
-    validate_hidden_sizes("model.hidden_sizes", model.hidden_sizes)
+    example = "model.hidden_sizes=[256,128] (model.hidden_sizes=[] for none: the linear model)"
+    validate_hidden_sizes("model.hidden_sizes", model.hidden_sizes, example)
     validate_activations(model, len(model.hidden_sizes))
     validate_dropout(model, len(model.hidden_sizes))
+    if not model.hidden_sizes and (model.batch_norm or any(per_layer(model.dropout, 1, float))):
+        raise ConfigError(  # both act on hidden layers only: the linear model would not have them
+            f"model.hidden_sizes=[] (the linear model) has no hidden layer for model.dropout={model.dropout} or "
+            f"model.batch_norm={model.batch_norm}: set model.dropout=0.0 model.batch_norm=false, or give hidden layers."
+        )
 
 
 def hidden_block(index: int, units: int, activation: str, dropout: float, config, dtype: str) -> list:

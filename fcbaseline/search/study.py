@@ -107,16 +107,16 @@ def own_job(user_attrs: dict, sweep_dir: Path) -> Optional[int]:
     return user_attrs.get(JOB_ATTRIBUTE)
 
 
-def outcome(status: Optional[str], best_val_accuracy) -> Tuple[str, Optional[float]]:
+def outcome(status: Optional[str], value) -> Tuple[str, Optional[float]]:
     """What a finished job tells its trial: ("complete", value), ("pruned", None), ("fail", None), or
     ("running", None) for an interrupted or not-started job, whose trial stays open for resume=<sweep dir>."""
     if status in (Status.INTERRUPTED, Status.NOT_STARTED):
         return "running", None
     if status == Status.PRUNED:
         return "pruned", None
-    finite = isinstance(best_val_accuracy, (int, float)) and best_val_accuracy == best_val_accuracy
+    finite = isinstance(value, (int, float)) and value == value
     if status in (Status.COMPLETED, Status.DIVERGED) and finite:
-        return "complete", float(best_val_accuracy)
+        return "complete", float(value)
     return "fail", None
 
 

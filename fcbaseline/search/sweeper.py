@@ -151,7 +151,7 @@ class Search:
         import optuna
 
         metrics = RunFolder(job_folder(job_return, self.sweep_dir, job)).metrics()
-        state, value = studies.outcome(metrics.get("status"), metrics.get("best_val_accuracy"))
+        state, value = studies.outcome(metrics.get("status"), metrics.get("model_val_accuracy"))
         if state == "running":
             return  # interrupted: the trial stays open, and resume=<sweep dir> continues it
         states = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}
@@ -184,7 +184,7 @@ def trial_rows(trials, sweep_dir: Path) -> List[dict]:
             {
                 "trial": trial.number,
                 "state": trial.state.name.lower(),
-                "best_val_accuracy": trial.value,
+                "model_val_accuracy": trial.value,
                 "job": "" if job is None else job,
                 "epochs_reported": max(steps) if steps else 0,
                 "seconds": round(trial.duration.total_seconds(), 1) if trial.duration else "",
@@ -212,13 +212,13 @@ def write_results(study, sweep_dir: Path, url: str) -> None:
             "study": study.study_name,
             "storage": url,
             "best_trial": best.number,
-            "best_val_accuracy": best.value,
+            "model_val_accuracy": best.value,
             "best_params": dict(best.params),
             "job_folder": None if job is None else str(sweep_dir / str(job)),
             "overrides": list(best.user_attrs.get("fcbaseline.overrides", [])),
         }
         write_text(sweep_dir / "optuna_best.yaml", yaml.safe_dump(record, sort_keys=False))
-        log.info(f"best trial {best.number}: best_val_accuracy {best.value:.4f}, {dict(best.params)}")
+        log.info(f"best trial {best.number}: model_val_accuracy {best.value:.4f}, {dict(best.params)}")
     log.info(f"open the study with:  optuna-dashboard {url}")
 
 

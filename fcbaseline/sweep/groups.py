@@ -1,12 +1,14 @@
-"""What a sweep's summary compares, as pure functions of its rows: each job labelled by the overrides that
-vary between jobs, and the jobs that differ only in the seed aggregated per configuration, with 95%
-intervals and the configurations indistinguishable from the best marked (compare/statistics.py)."""
+"""What a sweep's summary compares: each job labelled by the overrides that vary between jobs (pure
+functions of its rows), and the jobs that differ only in the seed or the fold aggregated per
+configuration exactly as `fcbaseline compare` does (compare/groups.py: 95% intervals, the
+configurations indistinguishable from the best marked), read from the jobs' own folders."""
 
-import math
-import statistics as descriptive
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import List
 
-from fcbaseline.compare import statistics
+from fcbaseline.compare.groups import Group, check_same_test_set, grouped, read_run
+from fcbaseline.errors import ConfigError
 from fcbaseline.rundir import Status
 
 
@@ -44,47 +46,32 @@ def swept_labels(rows: List[dict]) -> List[str]:
 REPEATS = ("training.seed=", "training.fold=")  # what repeats a configuration: seeds, cross-validation folds
 
 
-def configuration_of(overrides: str) -> str:
-    """A job's overrides without its seed and fold: the configuration it tried."""
-    return " ".join(override for override in overrides.split() if not override.startswith(REPEATS))
+@dataclass
+class Repeated:
+    """A sweep's configurations repeated over seeds or folds, as `fcbaseline compare` groups them."""
+
+    groups: List[Group] = field(default_factory=list)  # best mean validation first, tested against the best
+    left_out: int = 0  # jobs repeating a configuration that did not complete
+    note: str = ""  # why the jobs are not aggregated, when they cannot be
 
 
-def seed_groups(rows: List[dict]) -> List[dict]:
-    """Jobs that differ only in training.seed, as one row per configuration: the completed jobs' count, mean
-    and standard deviation (n - 1) of best validation and test accuracy; best mean validation first.
-    Empty when no job sets a seed, since then there is nothing to aggregate."""
+def repeated_configurations(sweep_dir: Path, rows: List[dict]) -> Repeated:
+    """The sweep's completed jobs grouped by configuration with compare/groups.py's statistics, when its
+    jobs set a seed or a fold; empty otherwise, since then there is nothing to aggregate. Jobs on
+    different test sets, or two runs of one configuration and seed, are not aggregated: `note` says why."""
     if not any(repeat in row["overrides"] for row in rows for repeat in REPEATS):
-        return []
-    groups = {}
+        return Repeated()
+    runs = []
     for row in rows:
-        groups.setdefault(configuration_of(row["overrides"]), []).append(row)
-    aggregated = []
-    for configuration, members in groups.items():
-        done = [row for row in members if row["status"] == Status.COMPLETED]
-        entry = {"configuration": configuration, "jobs": len(members), "n": len(done)}
-        for figure in ("best_val_accuracy", "test_accuracy"):
-            values = [row[figure] for row in done if isinstance(row[figure], float) and math.isfinite(row[figure])]
-            entry[f"{figure}_mean"] = descriptive.mean(values) if values else None
-            entry[f"{figure}_std"] = descriptive.stdev(values) if len(values) > 1 else None
-            entry[f"{figure}_values"] = values
-        aggregated.append(entry)
-    aggregated = sorted(aggregated, key=lambda entry: -(entry["best_val_accuracy_mean"] or -1.0))
-    return tested_against_the_best(aggregated)
-
-
-def tested_against_the_best(groups: List[dict]) -> List[dict]:
-    """Each group's 95% intervals, and whether it is indistinguishable from the first (best) group on
-    validation (Welch's t-test, Holm-corrected; None when a group has fewer than 2 completed jobs)."""
-    for group in groups:
-        for figure in ("best_val_accuracy", "test_accuracy"):
-            group[f"{figure}_interval"] = statistics.interval(group[f"{figure}_values"])
-    if not groups:
-        return groups
-    best = groups[0]["best_val_accuracy_values"]
-    raw = {index: statistics.welch_p(best, group["best_val_accuracy_values"]) for index, group in enumerate(groups)}
-    adjusted = statistics.holm({index: p for index, p in raw.items() if index > 0})
-    for index, group in enumerate(groups):
-        p_value = adjusted.get(index)
-        group["p_vs_best"] = p_value
-        group["indistinguishable"] = True if index == 0 else (None if p_value is None else p_value >= statistics.ALPHA)
-    return groups
+        try:
+            run = read_run(sweep_dir / row["job"]) if row["status"] == Status.COMPLETED else None
+        except ConfigError:  # a damaged saved config: the job is left out like an unfinished one
+            run = None
+        if run is not None:
+            runs.append(run)
+    left_out = len(rows) - len(runs)
+    try:
+        check_same_test_set(runs)
+        return Repeated(grouped(runs), left_out)
+    except ConfigError as error:
+        return Repeated([], left_out, f"Not aggregated: {error}")

@@ -1,13 +1,15 @@
 """summary.png: each job's validation accuracy per epoch beside its final test accuracy (or, for seed
-groups, each configuration's mean with its spread), labelled by what the sweep varies."""
+groups, each configuration's mean with its 95% interval), labelled by what the sweep varies."""
 
 import csv
 from pathlib import Path
 from typing import List
 
+from fcbaseline.compare.groups import VALIDATION, Group
+from fcbaseline.compare.report import draw_intervals
 from fcbaseline.files import write_atomically
 from fcbaseline.rundir import HISTORY, Status
-from fcbaseline.sweep.groups import seed_groups, swept_labels, varying
+from fcbaseline.sweep.groups import swept_labels
 
 
 def read_histories(job: Path):
@@ -19,32 +21,19 @@ def read_histories(job: Path):
     return [int(row["epoch"]) for row in rows], [float(row["val_accuracy"]) for row in rows]
 
 
-def plot_seed_spread(axes, groups: List[dict]) -> None:
-    """Mean best validation accuracy per configuration with its standard deviation, each seed a dot."""
-    for index, group in enumerate(groups):
-        values = group["best_val_accuracy_values"]
-        if values:
-            axes.barh(
-                index,
-                group["best_val_accuracy_mean"],
-                xerr=group["best_val_accuracy_std"] or 0,
-                color="tab:blue",
-                alpha=0.6,
-                capsize=4,
-            )
-            axes.plot(values, [index] * len(values), "k.", markersize=6)
-    labels = varying([group["configuration"] for group in groups])
-    axes.set_yticks(range(len(groups)), [(label or "-")[:48] for label in labels], fontsize=8)
-    axes.invert_yaxis()
-    axes.set_xlabel("best validation accuracy: mean ± std, dots are seeds")
-    axes.set_title("Seeds and folds aggregated, best mean first")
+def plot_seed_spread(axes, groups: List[Group]) -> None:
+    """Each repeated configuration's mean validation accuracy with its 95% interval, blue when
+    indistinguishable from the best, each seed or fold a dot (as compare.png draws it)."""
+    draw_intervals(axes, groups, VALIDATION, "validation")
+    axes.set_title("Seeds and folds aggregated, best mean first\n(blue: indistinguishable from the best)")
 
 
 LEGEND_JOBS = 10  # curves named in summary.png's legend (best validation first)
 STATUS_COLORS = {Status.COMPLETED: "tab:blue", Status.PRUNED: "tab:orange"}  # any other status: red
 
 
-def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
+def plot_summary(path: Path, sweep_dir: Path, rows: List[dict], groups: List[Group]) -> None:
+    """`groups`: the configurations the sweep repeats over seeds or folds (sweep/groups.py), if any."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,7 +56,6 @@ def plot_summary(path: Path, sweep_dir: Path, rows: List[dict]) -> None:
         if curves.lines:
             faint = " (gray: the other jobs)" if len(rows) > LEGEND_JOBS else ""
             curves.legend(fontsize=7, title=f"best validation first{faint}", title_fontsize=7)
-        groups = seed_groups(rows)
         if groups:
             plot_seed_spread(bars, groups)
             finish_plot(figure, path, sweep_dir, plt)

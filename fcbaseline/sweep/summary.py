@@ -15,16 +15,18 @@ from typing import List, Optional
 
 import yaml
 
+from fcbaseline.compare.report import table_lines
 from fcbaseline.config.keys import without_resume
 from fcbaseline.files import write_text
 from fcbaseline.rundir import METRICS, SAVED_OVERRIDES, SUMMARY_CSV, SUMMARY_MD, SUMMARY_PNG, RunFolder, Status
-from fcbaseline.sweep.groups import seed_groups, varying
+from fcbaseline.sweep.groups import Repeated, repeated_configurations, varying
 
 COLUMNS = [
     "job",
     "overrides",
     "status",
     "validation",
+    "model_val_accuracy",  # what the jobs are ranked by: the validation accuracy of the model each kept
     "test_accuracy",
     "test_loss",
     "best_val_accuracy",
@@ -56,6 +58,7 @@ def job_overrides(job: Path, metrics: dict) -> str:
 def read_job(job: Path) -> dict:
     metrics = RunFolder(job).metrics()
     row = {column: metrics.get(column) for column in COLUMNS}
+    row["model_val_accuracy"] = RunFolder(job).model_val_accuracy(metrics)
     row["job"] = job.name
     row["overrides"] = job_overrides(job, metrics)
     row["status"] = metrics.get("status", "unknown")
@@ -79,8 +82,8 @@ def process_alive(metrics: dict) -> bool:
 
 
 def sort_key(row: dict):
-    """Best validation accuracy first (the test set never chooses); jobs without one last."""
-    value = row["best_val_accuracy"]
+    """Best validation accuracy (of the model kept) first (the test set never chooses); jobs without one last."""
+    value = row["model_val_accuracy"]
     return (value is None or not math.isfinite(value), -(value or 0.0), row["job"])
 
 
@@ -90,49 +93,24 @@ def format_value(value) -> str:
     return "" if value is None else str(value)
 
 
-def seed_lines(groups: List[dict]) -> List[str]:
-    """The summary.md section for seed_groups: the configurations named by what varies between them, what
-    they share said once above the table."""
-    if not groups:
+def seed_lines(repeated: Repeated) -> List[str]:
+    """The summary.md section for the configurations repeated over seeds or folds (repeated_configurations):
+    the table `fcbaseline compare` gives for these jobs."""
+    if not repeated.groups and not repeated.note:
         return []
-    labels = varying([group["configuration"] for group in groups])
-    shared = [o for o in groups[0]["configuration"].split() if all(o in g["configuration"].split() for g in groups)]
+    left_out = f" ({repeated.left_out} jobs not completed, left out)" if repeated.left_out else ""
     lines = [
         "",
         "## Seeds and folds aggregated",
         "",
-        "Jobs that differ only in `training.seed` or `training.fold`; mean ± standard deviation "
-        "[95% confidence interval, Student's t] over the completed ones, best mean validation accuracy first. "
-        "Indistinguishable from the best: Welch's t-test on validation accuracy against the best "
-        "configuration, Holm-corrected, p >= 0.05 "
-        "(`fcbaseline compare` gives the same for any runs).",
-    ]
-    if shared and len(groups) > 1:
-        lines += ["", "Every configuration here also has: " + " ".join(f"`{override}`" for override in shared)]
-    lines += [
+        f"Jobs that differ only in `training.seed` or `training.fold`{left_out}; mean [95% confidence interval, "
+        "Student's t] of the validation accuracy of the model each job kept and of the test accuracy, best mean "
+        "validation first. Indistinguishable from the best: a t-test on validation accuracy against the best "
+        "configuration (Welch's; for folds, Nadeau and Bengio's corrected paired test), Holm-corrected, "
+        "p >= 0.05; `fcbaseline compare` gives the same for any runs.",
         "",
-        "| configuration | n | best_val_accuracy | test_accuracy | indistinguishable from best |",
-        "|---|---|---|---|---|",
     ]
-    for group, label in zip(groups, labels):
-        cells = [seed_cell(group, figure) for figure in ("best_val_accuracy", "test_accuracy")]
-        mark = {True: "yes", False: "no", None: "untested (n < 2)"}[group["indistinguishable"]]
-        name = (label if len(groups) > 1 else group["configuration"]) or "(no other override)"
-        lines.append(
-            f"| {name.replace('|', chr(92) + '|')} | {group['n']} of {group['jobs']} | {cells[0]} | {cells[1]} | "
-            f"{'best' if group is groups[0] else mark} |"
-        )
-    return lines
-
-
-def seed_cell(group: dict, figure: str) -> str:
-    interval = group[f"{figure}_interval"]
-    if interval.mean is None:
-        return ""
-    text = f"{interval.mean:.4f}"
-    if interval.std is not None:
-        text += f" ± {interval.std:.4f} [{interval.low:.4f}, {interval.high:.4f}]"
-    return text
+    return lines + ([repeated.note] if repeated.note else table_lines(repeated.groups))
 
 
 def test_set_warning(rows: List[dict]) -> List[str]:
@@ -167,6 +145,20 @@ def foreign_lines(foreign: List[dict]) -> List[str]:
     return lines
 
 
+def job_table(rows: List[dict]) -> List[str]:
+    """The jobs, each named by the overrides that differ between jobs; the ones all share said once above."""
+    lines = [override.split() for override in (row["overrides"] for row in rows)]
+    shared = [override for override in (lines[0] if lines else []) if all(override in line for line in lines)]
+    shown = [{**row, "overrides": label} for row, label in zip(rows, varying([row["overrides"] for row in rows]))]
+    table = []
+    if shared and len(rows) > 1:
+        table = ["", "Every job has: " + " ".join(f"`{override}`" for override in shared)]
+    table += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    return table + [
+        "| " + " | ".join(format_value(row[column]).replace("|", "\\|") for column in COLUMNS) + " |" for row in shown
+    ]
+
+
 def summarize(sweep_dir: Path, jobs_defined: Optional[int] = None) -> List[dict]:
     """Write summary.csv, summary.md and summary.png into `sweep_dir`; return this sweep's rows, best first
     (`jobs_defined`: how many jobs the sweep defines, when known; other job folders are listed apart)."""
@@ -186,16 +178,11 @@ def summarize(sweep_dir: Path, jobs_defined: Optional[int] = None) -> List[dict]
         f"{len(rows)} jobs: "
         + ", ".join(f"{count} {status}" for status, count in counts.items())
         + ". Best validation accuracy first.",
-        "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
     ]
-    lines += [
-        "| " + " | ".join(format_value(row[column]).replace("|", "\\|") for column in COLUMNS) + " |" for row in rows
-    ]
-    lines += seed_lines(seed_groups(rows)) + foreign_lines(foreign)
+    repeated = repeated_configurations(sweep_dir, rows)
+    lines += job_table(rows) + seed_lines(repeated) + foreign_lines(foreign)
     write_text(sweep_dir / SUMMARY_MD, "\n".join(lines) + "\n")
     from fcbaseline.sweep.plot import plot_summary  # matplotlib: only once there is a summary to draw
 
-    plot_summary(sweep_dir / SUMMARY_PNG, sweep_dir, rows)
+    plot_summary(sweep_dir / SUMMARY_PNG, sweep_dir, rows, repeated.groups)
     return rows

@@ -3,13 +3,11 @@ MLflow dataset input (name, digest of its arrays, source, images), and the sourc
 runs carry (entry point, user, git commit, branch and whether the checkout had changes).
 """
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
+from fcbaseline.data.common import arrays_digest
 from fcbaseline.tracking import without_password
 
 log = logging.getLogger("fcbaseline")
@@ -51,16 +49,6 @@ def dataset_inputs(name: str, source: str, parts) -> list:
         dataset = mlflow.data.from_numpy(features=images, targets=labels, source=where, name=name, digest=digest)
         inputs.append(DatasetInput(dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, context)]))
     return inputs
-
-
-def arrays_digest(*arrays) -> str:
-    """SHA-256 of the arrays' shapes, types and every byte (MLflow's own digest reads only the first
-    10,000 values), shortened to 16 hexadecimal digits."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
-    return digest.hexdigest()[:16]
 
 
 def source_tags(extra: Optional[dict] = None) -> dict:

@@ -149,7 +149,8 @@ class MlflowRun:
             self.guarded(self._finish, status, metrics or {}, model if status == Status.COMPLETED else None, examples)
 
     def _finish(self, status: str, metrics: dict, model, examples) -> None:
-        final = {key: metrics.get(key) for key in ("test_accuracy", "test_loss", "best_val_accuracy", "best_val_epoch")}
+        figures = ("test_accuracy", "test_loss", "model_val_accuracy", "best_val_accuracy", "best_val_epoch")
+        final = {key: metrics.get(key) for key in figures}
         self.log_metrics({key: value for key, value in final.items() if isinstance(value, (int, float))}, 0)
         self.client.set_tag(self.run_id, "fcbaseline.status", status)
         for name in ARTIFACTS:

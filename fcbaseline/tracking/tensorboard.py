@@ -16,9 +16,11 @@ from tensorboard.plugins.hparams import api as hparams_api
 
 from fcbaseline.tracking import hyperparameters
 
-FINAL_FIGURES = ("test_accuracy", "test_loss", "best_val_accuracy")  # scalars beside the hyper-parameters
+# scalars beside the hyper-parameters
+FINAL_FIGURES = ("test_accuracy", "test_loss", "model_val_accuracy", "best_val_accuracy")
 # The figures of the HParams view of a sweep: (tag, the run subfolder that holds it, as shown)
 SWEEP_METRICS = (
+    ("model_val_accuracy", "", "val accuracy (model kept)"),
     ("best_val_accuracy", "", "best val accuracy"),
     ("test_accuracy", "", "test accuracy"),
     ("epoch_accuracy", "validation", "val accuracy (last epoch)"),

@@ -86,12 +86,12 @@ def test_search_prunes_is_interrupted_by_ctrl_c_and_resumes_to_its_trial_count(t
         if trial["state"] == "PRUNED":
             assert metrics["status"] == "pruned" and metrics["epochs_run"] < 10
         else:
-            assert metrics["status"] == "completed" and trial["value"] == pytest.approx(metrics["best_val_accuracy"])
+            assert metrics["status"] == "completed" and trial["value"] == pytest.approx(metrics["model_val_accuracy"])
     statuses = {row["job"]: row["status"] for row in summary_rows(sweep)}
     assert {statuses[str(job)] for job in pruned} == {"pruned"}
     best = yaml.safe_load((sweep / "optuna_best.yaml").read_text())
     completed = [trial for trial in trials if trial["state"] == "COMPLETE"]
-    assert best["best_val_accuracy"] == max(trial["value"] for trial in completed)
+    assert best["model_val_accuracy"] == max(trial["value"] for trial in completed)
     assert best["job_folder"] == str(sweep / str(best["best_trial"]))  # one job per trial, in order here
     with open(sweep / "optuna_trials.csv", newline="") as file:
         table = list(csv.DictReader(file))

@@ -21,7 +21,7 @@ def test_run_writes_the_run_folder_and_returns_what_it_wrote(tmp_path):
     assert on_disk["test_accuracy"] == pytest.approx(result.metrics["test_accuracy"])
     assert result.metrics["epochs_run"] == 3 and result.metrics["overrides"] == ["dataset=digits", "training.epochs=3"]
     assert list((result.run_dir / "tensorboard").glob("train/events.out.tfevents.*"))  # tracked by default
-    assert result.objective == result.metrics["best_val_accuracy"]
+    assert result.objective == result.metrics["model_val_accuracy"]
     saved = OmegaConf.load(result.files[".hydra/config.yaml"])
     composed = compose_config(["dataset=digits", "training.epochs=3"])
     assert OmegaConf.to_container(saved, resolve=True) == OmegaConf.to_container(composed, resolve=True)

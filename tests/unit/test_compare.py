@@ -2,7 +2,9 @@
 independently from the runs' own files with SciPy; the statistics table-driven; the test predictions,
 the confused pairs and the misclassified picture each run keeps; the refusals."""
 
+import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -34,6 +36,13 @@ def metrics(folder):
     return json.loads((folder / "metrics.json").read_text())
 
 
+def kept_val_accuracy(folder):
+    """The validation accuracy of the model the run kept, from its own history.csv."""
+    with open(folder / "history.csv", newline="") as file:
+        history = {int(row["epoch"]): float(row["val_accuracy"]) for row in csv.DictReader(file)}
+    return history[metrics(folder)["model_epoch"]]
+
+
 def test_compare_gives_the_intervals_and_tests_scipy_gives_from_the_runs_files(runs, tmp_path, capsys):
     root, folders = runs
     assert compare_main([*[str(folder) for folder in folders.values()], "--output", str(tmp_path / "out")]) == 0
@@ -42,7 +51,9 @@ def test_compare_gives_the_intervals_and_tests_scipy_gives_from_the_runs_files(r
         row.split(",")[0]: row.split(",") for row in (tmp_path / "out" / "compare.csv").read_text().splitlines()[1:]
     }
     assert list(rows) == ["model.hidden_sizes=[48]", "model.hidden_sizes=[8]"]  # best validation first
-    values = {w: [metrics(folders[(w, s)])["best_val_accuracy"] for s in (1, 2, 3)] for w in (8, 48)}
+    values = {w: [metrics(folders[(w, s)])["model_val_accuracy"] for s in (1, 2, 3)] for w in (8, 48)}
+    for folder in folders.values():  # the model's figure, as its own history.csv has it
+        assert metrics(folder)["model_val_accuracy"] == pytest.approx(kept_val_accuracy(folder), abs=1e-5)
     for width in (8, 48):
         mean, low, high = (
             float(rows[f"model.hidden_sizes=[{width}]"][2]),
@@ -68,7 +79,12 @@ def test_two_single_runs_get_mcnemars_exact_test_on_their_predictions(runs, tmp_
     only_a, only_b = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
     p_value = stats.binomtest(only_a, only_a + only_b, 0.5).pvalue
     text = (tmp_path / "out" / "compare.md").read_text()
-    assert f"{only_a} images only the first classifies correctly, {only_b} only the second; p = {p_value:.4g}" in text
+    assert (
+        f"{only_a} test images only `{first}` classifies correctly, {only_b} only `{second}`; p = {p_value:.4g}" in text
+    )
+    assert compare_main([str(second), str(first), "--output", str(tmp_path / "swapped")]) == 0  # the order named
+    swapped = (tmp_path / "swapped" / "compare.md").read_text()
+    assert f"{only_b} test images only `{second}` classifies correctly, {only_a} only `{first}`" in swapped
 
 
 def test_each_run_keeps_its_test_predictions_confusions_and_mistakes(runs):
@@ -125,6 +141,13 @@ def test_the_statistics_at_their_edges():
     assert statistics.interval([0.5, 0.5]).low == statistics.interval([0.5, 0.5]).high == 0.5
     assert statistics.welch_p([0.5], [0.4, 0.6]) is None  # a single run cannot be tested
     assert statistics.welch_p([0.5, 0.5], [0.5, 0.5]) == 1.0 and statistics.welch_p([0.5, 0.5], [0.6, 0.6]) == 0.0
+    first, second = [0.90, 0.91, 0.93, 0.92, 0.95], [0.89, 0.90, 0.90, 0.925, 0.93]
+    assert statistics.corrected_paired_p(first, second, 0.0) == pytest.approx(stats.ttest_rel(first, second).pvalue)
+    differences = np.subtract(first, second)  # Nadeau and Bengio: the variance of the mean (1/n + 1/4) s^2
+    t = differences.mean() / np.sqrt((1 / 5 + 0.25) * differences.var(ddof=1))
+    assert statistics.corrected_paired_p(first, second, 0.25) == pytest.approx(2 * stats.t.sf(abs(t), 4))
+    wide = statistics.interval(first, correction=0.25)
+    assert wide.high - wide.mean == pytest.approx(stats.t.ppf(0.975, 4) * np.std(first, ddof=1) * np.sqrt(0.45))
     same = np.array([True, False, True])
     assert statistics.mcnemar(same, same) == statistics.McNemar(0, 0, 1.0)
     result = statistics.mcnemar(np.array([True] * 10 + [False]), np.array([False] * 10 + [True]))
@@ -149,6 +172,13 @@ def test_k_fold_jobs_validate_on_disjoint_stratified_folds_and_compare_aggregate
     assert [part.tolist() for part in held_out] == [fold_split(indices, labels, 3, f, 0)[2].tolist() for f in range(3)]
     assert compare_main([*map(str, folders), "--output", str(tmp_path / "out")]) == 0
     assert "| (one configuration) | 3 |" in capsys.readouterr().out  # the folds, aggregated like seeds
+    recorded = [metrics(folder) for folder in folders]  # the interval widened for the folds' shared images
+    values = [m["model_val_accuracy"] for m in recorded]
+    assert values == pytest.approx([kept_val_accuracy(folder) for folder in folders], abs=1e-5)
+    ratio = np.mean([m["validation_samples"] / m["training_samples"] for m in recorded])
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) * np.sqrt(1 / 3 + ratio)
+    row = (tmp_path / "out" / "compare.csv").read_text().splitlines()[1].split(",")
+    assert float(row[5]) - float(row[2]) == pytest.approx(half, abs=1e-5)
 
 
 def test_more_folds_than_a_class_has_images_or_a_fold_out_of_range_is_refused(tmp_path):
@@ -156,6 +186,8 @@ def test_more_folds_than_a_class_has_images_or_a_fold_out_of_range_is_refused(tm
         fcbaseline.run([*DIGITS, "training.validation=kfold", "training.fold=5"], run_dir=tmp_path / "a")
     with pytest.raises(fcbaseline.ConfigError, match=r"training.folds=500: class '\d' has \d+ training image"):
         fcbaseline.run([*DIGITS, "training.validation=kfold", "training.folds=500"], run_dir=tmp_path / "b")
+    with pytest.raises(fcbaseline.ConfigError, match=r"training.fold=2 chooses a fold only with training.validation="):
+        fcbaseline.run([*DIGITS, "training.fold=2"], run_dir=tmp_path / "c")  # k identical runs otherwise
     assert not (tmp_path / "a").exists()
 
 
@@ -166,7 +198,12 @@ def test_compare_png_draws_the_best_configurations_when_there_are_too_many(tmp_p
 
     random = np.random.default_rng(0)
     runs = [
-        Run(tmp_path / f"{lr}-{seed}", {"best_val_accuracy": a, "test_accuracy": a - 0.01}, {"optimizer.lr": lr})
+        Run(
+            tmp_path / f"{lr}-{seed}",
+            {"model_val_accuracy": a, "test_accuracy": a - 0.01},
+            {"optimizer.lr": lr},
+            (seed,),
+        )
         for lr in range(40)
         for seed, a in enumerate(0.5 + lr / 100 + random.normal(0, 0.01, 3))
     ]
@@ -177,3 +214,34 @@ def test_compare_png_draws_the_best_configurations_when_there_are_too_many(tmp_p
     text = write_all(tmp_path, groups, [], 0, None)
     assert text.count("| optimizer.lr=") == 40 and (tmp_path / "compare.png").stat().st_size > 10_000
     assert isinstance(groups[0], Group) and groups[0].label == "optimizer.lr=39"
+
+
+def copy_run(folder, to, **changes):
+    """A copy of a run folder with metrics.json changed: the same run as if it had used other data or validation."""
+    shutil.copytree(folder, to)
+    recorded = {**metrics(to), **changes}
+    (to / "metrics.json").write_text(json.dumps(recorded))
+    return to
+
+
+def test_compare_groups_by_the_data_and_validation_runs_used_and_refuses_a_run_counted_twice(runs, tmp_path, capsys):
+    _, folders = runs
+    same = [str(folders[(8, seed)]) for seed in (1, 2)]
+    other_data = copy_run(
+        folders[(8, 3)],
+        tmp_path / "other",
+        data_digests={**metrics(folders[(8, 3)])["data_digests"], "training": "0" * 16},
+    )
+    on_test = copy_run(folders[(8, 3)], tmp_path / "on_test", validation="test")
+    assert compare_main([*same, str(other_data), str(on_test), "--output", str(tmp_path / "out")]) == 0
+    text = capsys.readouterr().out
+    assert "data_digests.training=0000000000000000" in text and "training.validation=test" in text
+    assert text.count(" | 1 | ") == 2 and text.count(" | 2 | ") == 1  # three groups: neither copy pooled
+    assert "1 of these runs validated on the test set" in text
+    assert compare_main([*same, same[0], "--output", str(tmp_path / "twice")]) == 0  # a folder given twice: once
+    assert " | 2 | " in capsys.readouterr().out
+    copied = copy_run(folders[(8, 1)], tmp_path / "copy")
+    assert compare_main([*same, str(copied), "--output", str(tmp_path / "refused")]) == 2
+    error = capsys.readouterr().err
+    assert "are runs of one configuration with the same training.seed=1" in error and "Traceback" not in error
+    assert not (tmp_path / "refused").exists()

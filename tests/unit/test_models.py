@@ -143,9 +143,11 @@ def shifted(image, dy, dx):
     return moved
 
 
-def test_augmented_training_is_seeded_resumes_exactly_and_never_reaches_evaluation(tmp_path):
-    common = [*DIGITS, "model.hidden_sizes=[32]", "dataset.augment=[translate]", "dataset.translate_pixels=1"]
-    plain = fcbaseline.run([*DIGITS, "model.hidden_sizes=[32]", "training.epochs=4"], tmp_path / "plain")
+@pytest.mark.parametrize("dropout", [0.0, 0.1], ids=["one XLA epoch", "stepwise epoch (dropout)"])
+def test_augmented_training_is_seeded_resumes_exactly_and_never_reaches_evaluation(tmp_path, dropout):
+    network = ["model.hidden_sizes=[32]", f"model.dropout={dropout}"]
+    common = [*DIGITS, *network, "dataset.augment=[flip,translate]", "dataset.translate_pixels=1"]
+    plain = fcbaseline.run([*DIGITS, *network, "training.epochs=4"], tmp_path / "plain")
     straight = fcbaseline.run([*common, "training.epochs=4"], tmp_path / "straight")
     twice = fcbaseline.run([*common, "training.epochs=4"], tmp_path / "twice")
     fcbaseline.run([*common, "training.epochs=2"], tmp_path / "resumed")
@@ -153,8 +155,12 @@ def test_augmented_training_is_seeded_resumes_exactly_and_never_reaches_evaluati
     assert history_without_time(straight.run_dir) == history_without_time(twice.run_dir)
     assert history_without_time(straight.run_dir) == history_without_time(resumed.run_dir)
     assert history_without_time(straight.run_dir) != history_without_time(plain.run_dir)
+    assert straight.metrics["xla"] is (dropout == 0.0)
+    # a single run validates on the test set: its last epoch's figure is the report's, images unaugmented
+    assert straight.metrics["validation"] == "test" and straight.metrics["model_epoch"] == 4
+    assert straight.metrics["final_val_accuracy"] == pytest.approx(straight.metrics["test_accuracy"], abs=1e-9)
     model = load_keras_model(straight.files["model.keras"])
-    assert layer_kinds(model) == {"Rescaling", "Flatten", "Dense"}  # nothing random in the saved model
+    assert layer_kinds(model) - {"Dropout"} == {"Rescaling", "Flatten", "Dense"}  # no augmentation layer in it
     digits = data.load_dataset(compose_config(["dataset=digits"]).dataset)
     predicted = model.predict(digits.x_test, verbose=0).argmax(1)  # the report saw the test images as they are
     assert np.mean(predicted == digits.y_test) == pytest.approx(straight.metrics["test_accuracy"], abs=1e-9)
