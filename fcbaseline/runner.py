@@ -47,7 +47,7 @@ class RunResult:
     @property
     def objective(self) -> float:
         """What a sweeper maximizes: the validation accuracy of the model the run kept (NaN when none)."""
-        value = self.metrics.get("model_val_accuracy")
+        value = RunFolder(self.run_dir).model_val_accuracy(self.metrics)
         return float("nan") if value is None else float(value)
 
 

@@ -4,9 +4,9 @@ Is configuration A better than B, or is it noise? The completed runs in the fold
 configuration (every result-changing key but the seed and the fold), and for each group the table gives
 n, the mean and 95% confidence interval (Student's t) of the validation accuracy of the model each run
 kept and of the test accuracy, ranked by validation; each group is tested against the best (Welch's
-t-test on validation, for k-fold runs a corrected paired t-test; Holm-corrected) and marked when
-indistinguishable from it. Two single runs also get McNemar's exact test on their test
-predictions. The table is printed and written with compare.csv and compare.png into
+t-test on validation; for runs validated on a split or folds of the training set, a corrected paired
+t-test; Holm-corrected) and marked when indistinguishable from it. Two single runs also get McNemar's
+exact test on their test predictions. The table is printed and written with compare.csv and compare.png into
 outputs/compare/<date>/<time>/ under the working directory, or --output. Runs on different test sets are
 refused. The statistics: fcbaseline/compare/statistics.py.
 """
@@ -53,7 +53,7 @@ def compare(folders, output: Path) -> str:
             raise ConfigError(f"{folder}: not a directory; give run folders or sweep folders.")
     check_creatable(output, "Give another folder with --output.")
     found = grouping.run_folders(list(folders))
-    runs = [run for run in (grouping.read_run(folder) for folder in found) if run is not None]
+    runs = grouping.comparable([run for run in (grouping.read_run(folder) for folder in found) if run is not None])
     if not runs:
         raise ConfigError(f"none of the {len(found)} runs found has completed: there is nothing to compare.")
     grouping.check_same_test_set(runs)
@@ -66,7 +66,7 @@ def compare(folders, output: Path) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="fcbaseline compare",
-        description="Compare fcbaseline runs: confidence intervals, Welch's t-tests against the best, McNemar.",
+        description="Compare fcbaseline runs: confidence intervals, t-tests against the best, McNemar.",
     )
     parser.add_argument("folders", nargs="+", type=Path, help="run folders and/or sweep folders")
     parser.add_argument("--output", type=Path, help="folder for compare.md/csv/png (default outputs/compare/<time>)")

@@ -4,7 +4,7 @@ result-changing key of its saved config but the seed and the fold, the validatio
 the data it trained on), grouped by it, with the statistics of each group and the test against the best
 one. Reading is here; the decisions are pure functions."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -27,21 +27,24 @@ class Run:
     settings: Dict[str, object]  # flattened result-changing config keys, the validation used, the data
     repeat: tuple = ()  # its REPEAT_KEYS values: two runs of a group never share them
 
-    @property
-    def test_set(self) -> tuple:
+    def test_set(self, by_content: bool = True) -> tuple:
         """What must agree between runs for their test figures to be compared: the test images and labels
-        by content (runs before that digest: the labels')."""
+        by content, or (by_content=False, for runs saved before that digest) the labels'."""
         metrics = self.metrics
-        test = (metrics.get("data_digests") or {}).get("test") or metrics.get("test_labels_digest")
+        test = (metrics.get("data_digests") or {}).get("test") if by_content else metrics.get("test_labels_digest")
         return (metrics.get("dataset"), metrics.get("test_samples"), test)
 
     @property
-    def fold_ratio(self) -> Optional[float]:
-        """For a k-fold run, validation images / training images (the statistics' correction), else None."""
+    def resample_ratio(self) -> Optional[float]:
+        """Validation images / training images when the run validated on a part of the training set drawn
+        by its seed or fold (split, kfold: the statistics' correction), else None."""
         metrics = self.metrics
-        if metrics.get("validation") != "kfold" or not metrics.get("training_samples"):
+        if metrics.get("validation") not in RESAMPLED or not metrics.get("training_samples"):
             return None
         return metrics.get("validation_samples", 0) / metrics["training_samples"]
+
+
+RESAMPLED = ("split", "kfold")  # validation on a part of the training set the seed (split) or fold draws
 
 
 def run_folders(folders: List[Path]) -> List[Path]:
@@ -80,21 +83,31 @@ def read_run(folder: Path) -> Optional[Run]:
         plain = OmegaConf.to_container(config, resolve=False)
     settings = hyperparameters(plain)
     repeat = tuple(settings.pop(key, None) for key in REPEAT_KEYS)
+    if metrics.get("validation") != "kfold":  # the fold keys change nothing there: not a new result
+        repeat = repeat[:1] + (None, None)
     # auto validates on the test set alone and on a split in a sweep: the mode used is what counts
     settings["training.validation"] = metrics.get("validation", settings.get("training.validation"))
-    settings["data_digests.training"] = digest = (metrics.get("data_digests") or {}).get("training")
-    if digest:  # the data by content, not by where its file is
-        settings.pop("dataset.file", None)
+    settings["data_digests.training"] = (metrics.get("data_digests") or {}).get("training")  # not its path
     metrics = {**metrics, VALIDATION: RunFolder(folder).model_val_accuracy(metrics)}
     return Run(folder, metrics, settings, repeat)
 
 
+def comparable(runs: List[Run]) -> List[Run]:
+    """`runs` as compared: when some were saved before the data digests, none is grouped by them (the
+    training data then by its settings alone)."""
+    if all(run.settings.get("data_digests.training") for run in runs):
+        return runs
+    without = lambda run: {k: v for k, v in run.settings.items() if k != "data_digests.training"}  # noqa: E731
+    return [replace(run, settings=without(run)) for run in runs]
+
+
 def check_same_test_set(runs: List[Run]) -> None:
     """Refuse runs on different datasets or test sets: their test figures say nothing about each other."""
-    sets = {run.test_set for run in runs}
+    by_content = all((run.metrics.get("data_digests") or {}).get("test") for run in runs)
+    sets = {run.test_set(by_content) for run in runs}
     if len(sets) > 1:
         first, *others = sorted(sets, key=str)
-        differing = [run.folder for run in runs if run.test_set != first][:3]
+        differing = [run.folder for run in runs if run.test_set(by_content) != first][:3]
         raise ConfigError(
             f"these runs were not tested on the same test set (dataset, test images, test data digest: {first} "
             f"against {others[0]}; e.g. {', '.join(map(str, differing))}): their figures cannot be compared. "
@@ -125,9 +138,9 @@ class Group:
         return None if self.p_vs_best is None else self.p_vs_best >= statistics.ALPHA
 
     @property
-    def fold_ratio(self) -> Optional[float]:
-        """Validation / training images when every run is a k-fold one, else None."""
-        ratios = [run.fold_ratio for run in self.runs]
+    def resample_ratio(self) -> Optional[float]:
+        """Validation / training images when every run validated on a resampled part of the training set."""
+        ratios = [run.resample_ratio for run in self.runs]
         return None if None in ratios else sum(ratios) / len(ratios)
 
     def values(self, name: str) -> Dict[tuple, Optional[float]]:
@@ -140,7 +153,7 @@ def check_repeats(group: Group) -> None:
     seen: Dict[tuple, Path] = {}
     for run in group.runs:
         if run.repeat in seen:
-            repeat = ", ".join(f"{key}={value}" for key, value in zip(REPEAT_KEYS, run.repeat))
+            repeat = ", ".join(f"{key}={value}" for key, value in zip(REPEAT_KEYS, run.repeat) if value is not None)
             raise ConfigError(
                 f"{seen[run.repeat]} and {run.folder} are runs of one configuration with the same {repeat}: "
                 f"not two independent results. Give each run once; for more runs of a configuration, sweep "
@@ -150,26 +163,27 @@ def check_repeats(group: Group) -> None:
 
 
 def figures(group: Group) -> Dict[str, statistics.Interval]:
-    """Each figure's interval; a k-fold group's validation one corrected for the folds' shared training
-    images (statistics.interval), the test one not (every run is tested on the same images)."""
+    """Each figure's interval; the validation one corrected when the runs validated on resampled parts
+    of the training set (statistics.interval), the test one not (every run is tested on the same images)."""
     validation = list(group.values(VALIDATION).values())
     return {
-        VALIDATION: statistics.interval(validation, correction=group.fold_ratio or 0.0),
+        VALIDATION: statistics.interval(validation, correction=group.resample_ratio or 0.0),
         TEST: statistics.interval(list(group.values(TEST).values())),
     }
 
 
 def p_against_best(best: Group, group: Group) -> Optional[float]:
-    """The uncorrected p-value of `group` against the best on validation: Welch's t-test between seed
-    groups; between k-fold groups run on the same folds, Nadeau and Bengio's corrected paired t-test; None
-    otherwise (one run, or folds that do not pair)."""
-    if best.fold_ratio is None and group.fold_ratio is None:
+    """The uncorrected p-value of `group` against the best on validation: Welch's t-test when both
+    validated on the test set; when both validated on resampled parts of the training set (a split per
+    seed, or folds) with the same seeds and folds, Nadeau and Bengio's corrected paired t-test on the
+    pairs' differences; None otherwise (one run, or resamples that do not pair)."""
+    if best.resample_ratio is None and group.resample_ratio is None:
         return statistics.welch_p(list(best.values(VALIDATION).values()), list(group.values(VALIDATION).values()))
     first, second = best.values(VALIDATION), group.values(VALIDATION)
-    if best.fold_ratio is None or group.fold_ratio is None or set(first) != set(second):
+    if best.resample_ratio is None or group.resample_ratio is None or set(first) != set(second):
         return None
     pairs = sorted(first, key=repr)
-    ratio = (best.fold_ratio + group.fold_ratio) / 2
+    ratio = (best.resample_ratio + group.resample_ratio) / 2
     return statistics.corrected_paired_p([first[key] for key in pairs], [second[key] for key in pairs], ratio)
 
 

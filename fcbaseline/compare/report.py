@@ -79,19 +79,24 @@ def markdown(groups: List[Group], shared: List[str], left_out: int, mcnemar) -> 
     """The table, with the settings every run shares stated once above it; `mcnemar`: (the first run's
     folder, the second's, their test) or None."""
     runs = sum(len(group.runs) for group in groups)
-    folds = any(group.fold_ratio is not None for group in groups)
+    resampled = any(group.resample_ratio is not None for group in groups)
     lines = [
         "# fcbaseline compare",
         "",
         f"{runs} completed runs in {len(groups)} configurations"
         + (f" ({left_out} runs not completed, left out)" if left_out else "")
         + f"; mean [{LEVEL:.0%} confidence interval, Student's t] over each configuration's runs, best mean "
-        f"validation accuracy (of the model each run kept) first. Indistinguishable from the best: Welch's "
-        f"t-test on validation accuracy against the best configuration"
-        + (", for k-fold runs on the same folds Nadeau and Bengio's corrected paired t-test" if folds else "")
-        + f", Holm-corrected for {comparisons(groups)} comparisons, p >= {ALPHA}; untested: one run, or folds "
-        f"that do not pair."
-        + (" k-fold validation intervals are widened for the folds' shared training images." if folds else ""),
+        f"validation accuracy (of the model each run kept) first. Indistinguishable from the best: "
+        f"a t-test on validation accuracy against the best configuration (Welch's for runs validated on the "
+        f"test set; for runs validated on a split or folds of the training set, Nadeau and Bengio's corrected "
+        f"paired test over the same seeds and folds), Holm-corrected for {comparisons(groups)} comparisons, "
+        f"p >= {ALPHA}; untested: one run, or seeds and folds that do not pair."
+        + (
+            " Validation intervals of runs validated on a split or folds are widened for their overlapping "
+            "training sets."
+            if resampled
+            else ""
+        ),
     ]
     lines += on_test_warning(groups)
     settings = groups[0].runs[0].settings if groups else {}

@@ -3,9 +3,10 @@ a mean's 95% confidence interval (Student's t), Welch's t-test between two group
 correction for testing one group against several, and McNemar's exact test between two runs' predictions
 on the same test images.
 
-The runs of a k-fold cross-validation are not independent draws: each pair shares most of its training
-images, so their spread understates how uncertain their mean is. For them the interval and the paired
-test use Nadeau and Bengio's correction ("Inference for the generalization error", Machine Learning,
+Runs validated on resampled parts of the training set (a split drawn by each seed, or the folds of a
+k-fold cross-validation) are not independent draws: each pair shares most of its training images, so
+their spread understates how uncertain their mean is. For them the interval and the paired test use
+Nadeau and Bengio's correction ("Inference for the generalization error", Machine Learning,
 2003): the variance of the mean is (1/n + n_validation/n_training) s^2 instead of s^2/n."""
 
 import math
@@ -34,7 +35,7 @@ def finite(values: Sequence) -> list:
 
 def interval(values: Sequence[float], level: float = LEVEL, correction: float = 0.0) -> Interval:
     """Mean, standard deviation and the Student's t confidence interval of the mean of `values`;
-    `correction` > 0 (validation / training images of a fold) widens it for k-fold runs."""
+    `correction` > 0 (validation / training images of a split or fold) widens it for resampled runs."""
     values = finite(values)
     n = len(values)
     if n == 0:

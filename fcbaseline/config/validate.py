@@ -73,11 +73,12 @@ def validate_training(training: DictConfig) -> None:
             f"training.fold={training.fold} is not one of the {training.folds} folds (training.folds): give "
             f"0 .. {training.folds - 1}, for example -m 'training.fold=range({training.folds})'."
         )
-    if training.validation != "kfold" and training.fold != 0:  # k identical runs that would pass for k results
-        raise ConfigError(
-            f"training.fold={training.fold} chooses a fold only with training.validation=kfold (it is "
-            f"{training.validation}): add training.validation=kfold, or leave training.fold out."
-        )
+    for key in ("fold", "fold_seed"):  # without kfold: identical runs that would pass for several results
+        if training.validation != "kfold" and training[key] != 0:
+            raise ConfigError(
+                f"training.{key}={training[key]} chooses the folds only with training.validation=kfold (it is "
+                f"{training.validation}): add training.validation=kfold, or leave training.{key} out."
+            )
     check_name("training.precision", training.precision, ("float32", "bfloat16"))
     if not 0 < training.validation_fraction < 1:
         raise ConfigError(

@@ -5,7 +5,7 @@
 
 Each batch of n_jobs trials is asked from the study, launched as numbered jobs of the sweep folder (one
 after the other with the basic launcher, side by side with joblib), and told what the job's metrics.json
-says: its best validation accuracy, pruned (the job asked the pruner every epoch, search/trial.py), or
+says: the validation accuracy of the model it kept, pruned (the job asked the pruner every epoch, search/trial.py), or
 failed. An interrupted job's trial stays open, and `resume=<sweep dir>` relaunches it into the same
 folder, where it continues from its checkpoint. The study lives in a storage (SQLite in the sweep folder
 by default), so a search continues, and several share one study. When the search ends, the sweep folder
@@ -99,7 +99,7 @@ class Search:
                 storage=storage,
                 sampler=sampler,
                 pruner=pruner,
-                direction="maximize",  # the objective: a trial's best validation accuracy
+                direction="maximize",  # the objective: the validation accuracy of the model a trial kept
                 load_if_exists=True,
             )
         except optuna.exceptions.DuplicatedStudyError:  # another search created it a moment ago
@@ -150,8 +150,9 @@ class Search:
     def tell(self, study, trial_number: int, job: int, job_return) -> None:
         import optuna
 
-        metrics = RunFolder(job_folder(job_return, self.sweep_dir, job)).metrics()
-        state, value = studies.outcome(metrics.get("status"), metrics.get("model_val_accuracy"))
+        folder = RunFolder(job_folder(job_return, self.sweep_dir, job))
+        metrics = folder.metrics()  # a job saved before model_val_accuracy: its history.csv has it
+        state, value = studies.outcome(metrics.get("status"), folder.model_val_accuracy(metrics))
         if state == "running":
             return  # interrupted: the trial stays open, and resume=<sweep dir> continues it
         states = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}

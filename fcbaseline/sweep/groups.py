@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List
 
-from fcbaseline.compare.groups import Group, check_same_test_set, grouped, read_run
+from fcbaseline.compare.groups import Group, check_same_test_set, comparable, grouped, read_run
 from fcbaseline.errors import ConfigError
 from fcbaseline.rundir import Status
 
@@ -69,7 +69,7 @@ def repeated_configurations(sweep_dir: Path, rows: List[dict]) -> Repeated:
             run = None
         if run is not None:
             runs.append(run)
-    left_out = len(rows) - len(runs)
+    left_out, runs = len(rows) - len(runs), comparable(runs)
     try:
         check_same_test_set(runs)
         return Repeated(grouped(runs), left_out)

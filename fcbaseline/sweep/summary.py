@@ -104,10 +104,11 @@ def seed_lines(repeated: Repeated) -> List[str]:
         "## Seeds and folds aggregated",
         "",
         f"Jobs that differ only in `training.seed` or `training.fold`{left_out}; mean [95% confidence interval, "
-        "Student's t] of the validation accuracy of the model each job kept and of the test accuracy, best mean "
+        "Student's t; the validation one widened for overlapping training sets on a split or folds] of the "
+        "validation accuracy of the model each job kept and of the test accuracy, best mean "
         "validation first. Indistinguishable from the best: a t-test on validation accuracy against the best "
-        "configuration (Welch's; for folds, Nadeau and Bengio's corrected paired test), Holm-corrected, "
-        "p >= 0.05; `fcbaseline compare` gives the same for any runs.",
+        "configuration (Welch's on the test set; on a split or folds, Nadeau and Bengio's corrected paired "
+        "test), Holm-corrected, p >= 0.05; `fcbaseline compare` gives the same for any runs.",
         "",
     ]
     return lines + ([repeated.note] if repeated.note else table_lines(repeated.groups))
@@ -120,7 +121,7 @@ def test_set_warning(rows: List[dict]) -> List[str]:
         return []
     return [
         f"**This ranking used the test set**: {len(on_test)} of {len(rows)} jobs validated on it "
-        f"(training.validation=test), so the best validation accuracy below is test accuracy and choosing by "
+        f"(training.validation=test), so the validation accuracy below is test accuracy and choosing by "
         f"it is choosing on the test set. Leave training.validation at auto (a split of the training set in "
         f"sweeps) or set it to split for an honest choice.",
         "",
@@ -177,7 +178,7 @@ def summarize(sweep_dir: Path, jobs_defined: Optional[int] = None) -> List[dict]
         "",
         f"{len(rows)} jobs: "
         + ", ".join(f"{count} {status}" for status, count in counts.items())
-        + ". Best validation accuracy first.",
+        + ". Best validation accuracy of the model kept (model_val_accuracy) first.",
     ]
     repeated = repeated_configurations(sweep_dir, rows)
     lines += job_table(rows) + seed_lines(repeated) + foreign_lines(foreign)

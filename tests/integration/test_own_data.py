@@ -158,7 +158,8 @@ def test_five_fold_cross_validation_on_an_image_folder_as_docs_sweeps_says(tmp_p
         assert sum(job["validation_samples"] for job in folds) == 400  # every training image validated once
         assert {job["test_samples"] for job in folds} == {400}
     assert len({job["test_labels_digest"] for job in jobs}) == 1
-    assert "Seeds and folds aggregated" in (sweep / "summary.md").read_text()
+    section = (sweep / "summary.md").read_text().split("## Seeds and folds aggregated")[1]
+    assert section.count(" | 5 | ") == 2 and "Not aggregated" not in section  # both configurations, 5 folds each
 
     compared = run_cli(["compare", str(sweep), "--output", str(tmp_path / "compared")], cwd=tmp_path)
     assert compared.returncode == 0, compared.stderr[-2000:]

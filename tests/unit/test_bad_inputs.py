@@ -291,7 +291,7 @@ CONFIG_VALUES = [
         "dataset.translate_pixels=8 would move 8x8 images out of sight",
         new_run_folder=True,
     ),
-    Case("a fold without k-fold", ["training.fold=2"], 2, "training.fold=2 chooses a fold only with training"),
+    Case("a fold without k-fold", ["training.fold=2"], 2, "training.fold=2 chooses the folds only with training"),
     Case("dropout in the linear model", ["model.hidden_sizes=[]", "model.dropout=0.2"], 2, "has no hidden layer for"),
     Case("no convolution", ["model=cnn", "model.filters=[0]"], 2, "for example model.filters=[32,64,128]."),
     Case("zero units", ["model.hidden_sizes=[0]"], 2, "model.hidden_sizes[0]=0 must be a positive number"),

@@ -54,18 +54,21 @@ def test_compare_gives_the_intervals_and_tests_scipy_gives_from_the_runs_files(r
     values = {w: [metrics(folders[(w, s)])["model_val_accuracy"] for s in (1, 2, 3)] for w in (8, 48)}
     for folder in folders.values():  # the model's figure, as its own history.csv has it
         assert metrics(folder)["model_val_accuracy"] == pytest.approx(kept_val_accuracy(folder), abs=1e-5)
+    # the runs validated on a split each seed draws: Nadeau and Bengio's correction, by its formula
+    ratio = np.mean([m["validation_samples"] / m["training_samples"] for m in map(metrics, folders.values())])
     for width in (8, 48):
         mean, low, high = (
             float(rows[f"model.hidden_sizes=[{width}]"][2]),
             *map(float, rows[f"model.hidden_sizes=[{width}]"][4:6]),
         )
-        expected_low, expected_high = stats.t.interval(
-            0.95, 2, loc=np.mean(values[width]), scale=stats.sem(values[width])
-        )
-        assert (mean, low, high) == pytest.approx((np.mean(values[width]), expected_low, expected_high), abs=1e-6)
-    welch = stats.ttest_ind(values[48], values[8], equal_var=False).pvalue  # one comparison: Holm leaves it
-    assert float(rows["model.hidden_sizes=[8]"][10]) == pytest.approx(welch, abs=1e-6)
-    assert rows["model.hidden_sizes=[8]"][11] == ("yes" if welch >= 0.05 else "no")
+        half = stats.t.ppf(0.975, 2) * np.std(values[width], ddof=1) * np.sqrt(1 / 3 + ratio)
+        expected = (np.mean(values[width]), np.mean(values[width]) - half, np.mean(values[width]) + half)
+        assert (mean, low, high) == pytest.approx(expected, abs=1e-6)
+    differences = np.subtract(values[48], values[8])  # seed by seed: the same split, the paired test
+    t = differences.mean() / np.sqrt((1 / 3 + ratio) * differences.var(ddof=1))
+    paired = 2 * stats.t.sf(abs(t), 2)  # one comparison: Holm leaves it
+    assert float(rows["model.hidden_sizes=[8]"][10]) == pytest.approx(paired, abs=1e-6)
+    assert rows["model.hidden_sizes=[8]"][11] == ("yes" if paired >= 0.05 else "no")
     assert "| model.hidden_sizes=[48] | 3 |" in printed and "`dataset.name=digits`" in printed
     assert (tmp_path / "out" / "compare.png").stat().st_size > 10_000
 
@@ -186,7 +189,9 @@ def test_more_folds_than_a_class_has_images_or_a_fold_out_of_range_is_refused(tm
         fcbaseline.run([*DIGITS, "training.validation=kfold", "training.fold=5"], run_dir=tmp_path / "a")
     with pytest.raises(fcbaseline.ConfigError, match=r"training.folds=500: class '\d' has \d+ training image"):
         fcbaseline.run([*DIGITS, "training.validation=kfold", "training.folds=500"], run_dir=tmp_path / "b")
-    with pytest.raises(fcbaseline.ConfigError, match=r"training.fold=2 chooses a fold only with training.validation="):
+    with pytest.raises(
+        fcbaseline.ConfigError, match=r"training.fold=2 chooses the folds only with training.validation="
+    ):
         fcbaseline.run([*DIGITS, "training.fold=2"], run_dir=tmp_path / "c")  # k identical runs otherwise
     assert not (tmp_path / "a").exists()
 
@@ -245,3 +250,24 @@ def test_compare_groups_by_the_data_and_validation_runs_used_and_refuses_a_run_c
     error = capsys.readouterr().err
     assert "are runs of one configuration with the same training.seed=1" in error and "Traceback" not in error
     assert not (tmp_path / "refused").exists()
+
+
+def test_which_test_compares_two_groups_follows_what_their_runs_validated_on(tmp_path):
+    """Welch between runs validated on the test set; the corrected paired test between runs validated on
+    resampled parts of the training set with the same seeds; untested when those do not pair."""
+    from fcbaseline.compare.groups import Group, Run, p_against_best
+
+    def group(values, validation, seeds=(1, 2, 3)):
+        sizes = {"validation": validation, "training_samples": 900, "validation_samples": 100}
+        return Group("g", [Run(tmp_path, {**sizes, "model_val_accuracy": v}, {}, (s,)) for v, s in zip(values, seeds)])
+
+    a, b = [0.90, 0.93, 0.91], [0.88, 0.90, 0.90]
+    assert p_against_best(group(a, "test"), group(b, "test")) == pytest.approx(
+        stats.ttest_ind(a, b, equal_var=False).pvalue
+    )
+    expected = statistics.corrected_paired_p(a, b, 100 / 900)
+    assert p_against_best(group(a, "kfold"), group(b, "kfold")) == pytest.approx(expected)
+    assert p_against_best(group(a, "split"), group(b, "split")) == pytest.approx(expected)
+    assert expected > stats.ttest_rel(a, b).pvalue  # the correction makes the test more careful
+    assert p_against_best(group(a, "split"), group(b, "split", seeds=(4, 5, 6))) is None  # no pairs
+    assert p_against_best(group(a, "split"), group(b, "test")) is None
