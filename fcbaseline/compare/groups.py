@@ -69,7 +69,8 @@ def run_folders(folders: List[Path]) -> List[Path]:
 
 def read_run(folder: Path) -> Optional[Run]:
     """The run in `folder` when it completed, else None (the command says how many were left out)."""
-    metrics = RunFolder(folder).metrics()
+    run_folder = RunFolder(folder)
+    metrics = run_folder.metrics()
     if metrics.get("status") != Status.COMPLETED:
         return None
     fix = "Leave that run out of the comparison, or restore its .hydra/config.yaml."
@@ -88,7 +89,7 @@ def read_run(folder: Path) -> Optional[Run]:
     # auto validates on the test set alone and on a split in a sweep: the mode used is what counts
     settings["training.validation"] = metrics.get("validation", settings.get("training.validation"))
     settings["data_digests.training"] = (metrics.get("data_digests") or {}).get("training")  # not its path
-    metrics = {**metrics, VALIDATION: RunFolder(folder).model_val_accuracy(metrics)}
+    metrics = {**metrics, VALIDATION: run_folder.model_val_accuracy(metrics)}
     return Run(folder, metrics, settings, repeat)
 
 

@@ -56,9 +56,10 @@ def job_overrides(job: Path, metrics: dict) -> str:
 
 
 def read_job(job: Path) -> dict:
-    metrics = RunFolder(job).metrics()
+    folder = RunFolder(job)
+    metrics = folder.metrics()
     row = {column: metrics.get(column) for column in COLUMNS}
-    row["model_val_accuracy"] = RunFolder(job).model_val_accuracy(metrics)
+    row["model_val_accuracy"] = folder.model_val_accuracy(metrics)
     row["job"] = job.name
     row["overrides"] = job_overrides(job, metrics)
     row["status"] = metrics.get("status", "unknown")
